@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Quizfunnel"
+admin.site.site_title = "Quizfunnel admin"
+admin.site.index_title = "Quizzes, leads and tracking"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="quizzes:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("nested_admin/", include("nested_admin.urls")),
+    path("q/", include("quizzes.urls")),
+    path("q/", include("leads.urls")),
+]

@@ -1,0 +1,93 @@
+"""The lead form, shaped by the quiz's settings."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from leads.models import Lead
+from quizzes.models import Quiz
+
+phone_format = RegexValidator(
+    r"^\+?[0-9 ()./-]{5,40}$", "Enter a phone number with digits, spaces and an optional +."
+)
+
+HONEYPOT = "website"
+
+
+def _limit(field: str) -> int:
+    return Lead._meta.get_field(field).max_length
+
+
+class LeadForm(forms.Form):
+    email = forms.EmailField(
+        max_length=_limit("email"),
+        error_messages={
+            "required": "Please enter your email address.",
+            "invalid": "Please enter a valid email address, such as name@example.com.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    name = forms.CharField(
+        max_length=_limit("name"), widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    company = forms.CharField(
+        max_length=_limit("company"),
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    phone = forms.CharField(
+        max_length=_limit("phone"),
+        validators=[phone_format],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    consent = forms.BooleanField(required=False)
+    # Hidden from people; bots fill it in.
+    website = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, quiz: Quiz, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quiz = quiz
+        for name, mode in (
+            ("name", quiz.ask_name),
+            ("company", quiz.ask_company),
+            ("phone", quiz.ask_phone),
+        ):
+            if mode == Quiz.FieldMode.OFF:
+                del self.fields[name]
+            else:
+                field = self.fields[name]
+                field.required = mode == Quiz.FieldMode.REQUIRED
+                field.error_messages["required"] = f"Please enter your {name}."
+                field.error_messages["max_length"] = (
+                    f"Please keep your {name} under {field.max_length} characters."
+                )
+        self.fields["email"].error_messages["max_length"] = (
+            f"Please keep your email under {_limit('email')} characters."
+        )
+        if quiz.consent_text:
+            consent = self.fields["consent"]
+            consent.label = quiz.consent_text
+            consent.required = quiz.consent_required
+            consent.error_messages["required"] = "Please tick the box to agree before continuing."
+        else:
+            del self.fields["consent"]
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.cleaned_data.get(HONEYPOT))
+
+    def capture_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "email": data["email"].strip().lower(),
+            "name": data.get("name", "").strip(),
+            "company": data.get("company", "").strip(),
+            "phone": data.get("phone", "").strip(),
+            "consent": bool(data.get("consent")),
+            "is_spam": self.is_spam,
+        }

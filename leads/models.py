@@ -1,0 +1,68 @@
+"""A Lead: one per finished attempt, with the score and tier as they were given."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from quizzes.models import Attempt, Quiz, Tier
+
+
+class LeadQuerySet(models.QuerySet):
+    def for_sales(self) -> LeadQuerySet:
+        """What sales work: no spam, no previews."""
+        return self.filter(is_spam=False, is_preview=False)
+
+
+class Lead(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        QUALIFIED = "qualified", "Qualified"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+        DISQUALIFIED = "disqualified", "Disqualified"
+
+    attempt = models.OneToOneField(Attempt, on_delete=models.PROTECT, related_name="lead")
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="leads")
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=120, blank=True)
+    company = models.CharField(max_length=120, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    consent_given = models.BooleanField(default=False)
+    consent_text = models.TextField(max_length=2000, blank=True, help_text="The text agreed to.")
+    consented_at = models.DateTimeField(null=True, blank=True)
+
+    # The score as given: later edits of the quiz do not change it.
+    score_points = models.IntegerField()
+    score_max = models.IntegerField()
+    score_percent = models.PositiveSmallIntegerField()
+    tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, blank=True)
+    tier_name = models.CharField(max_length=60)
+    tier_colour = models.CharField(max_length=7)
+    category_scores = models.JSONField(default=list, blank=True)
+    answers = models.JSONField(default=list, blank=True, help_text="The answers as given.")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    is_spam = models.BooleanField(default=False, help_text="The form's honeypot was filled.")
+    is_preview = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["quiz", "-created_at"]),
+            models.Index(fields=["email"]),
+            models.Index(fields=["-score_percent", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.tier_name}, {self.score_percent} %)"
+
+    def get_result_url(self) -> str:
+        return reverse("leads:result", kwargs={"slug": self.quiz.slug, "token": self.attempt.token})

@@ -1,0 +1,119 @@
+"""Lead capture: one lead per attempt, scored from the answers on the path."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from leads import signals
+from leads.models import Lead
+from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
+from quizzes.models import Attempt, Question
+from quizzes.selectors import AttemptState, attempt_state
+
+
+class AttemptIncomplete(ValidationError):
+    """Some question on the attempt's path is still unanswered."""
+
+
+def attempt_score(state: AttemptState) -> Score:
+    return score_answers(
+        ScoredAnswer(
+            points=a.points,
+            max_points=a.max_points,
+            category=a.category_name,
+            skipped=a.skipped or not state.questions[a.question_id].is_scored,
+        )
+        for a in state.on_path_answers()
+    )
+
+
+def lead_capture(
+    *,
+    attempt: Attempt,
+    email: str,
+    name: str = "",
+    company: str = "",
+    phone: str = "",
+    consent: bool = False,
+    is_spam: bool = False,
+    request: HttpRequest | None = None,
+) -> tuple[Lead, bool]:
+    """Create the attempt's lead, or return the one it already has.
+
+    Two identical posts, one after the other or at the same moment, make one
+    lead: the attempt row is locked, and the one-to-one key is the last guard.
+    """
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        existing = Lead.objects.filter(attempt=attempt).first()
+        if existing is not None:
+            return existing, False
+        state = attempt_state(attempt=attempt)
+        if not state.path.complete:
+            raise AttemptIncomplete("Please answer every question first.", code="incomplete")
+
+        quiz = attempt.quiz
+        score = attempt_score(state)
+        tiers = list(quiz.tiers.all())
+        band = tier_for(
+            score.percent,
+            [TierBand(t.name, t.min_percent, t.max_percent, t.pk) for t in tiers],
+        )
+        tier = next(t for t in tiers if t.pk == band.id)
+        now = timezone.now()
+        given_consent = consent and bool(quiz.consent_text)
+        try:
+            with transaction.atomic():
+                lead = Lead.objects.create(
+                    attempt=attempt,
+                    quiz=quiz,
+                    email=email,
+                    name=name,
+                    company=company,
+                    phone=phone,
+                    consent_given=given_consent,
+                    consent_text=quiz.consent_text if given_consent else "",
+                    consented_at=now if given_consent else None,
+                    score_points=score.points,
+                    score_max=score.max_points,
+                    score_percent=score.percent,
+                    tier=tier,
+                    tier_name=tier.name,
+                    tier_colour=tier.colour,
+                    category_scores=[asdict(c) for c in score.categories],
+                    answers=_answers_as_given(state),
+                    is_spam=is_spam,
+                    is_preview=attempt.is_preview,
+                    created_at=now,
+                )
+        except IntegrityError:
+            # Only reachable where the lock is a no-op: the other post won.
+            return Lead.objects.get(attempt=attempt), False
+        attempt.finished_at = now
+        attempt.save(update_fields=["finished_at"])
+        signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, request=request)
+        return lead, True
+
+
+def _answers_as_given(state: AttemptState) -> list[dict]:
+    given = []
+    for answer in state.on_path_answers():
+        question = state.questions[answer.question_id]
+        given.append(
+            {
+                "question_id": question.pk,
+                "question": question.text,
+                "answer": answer.display,
+                "skipped": answer.skipped,
+                "scored": question.kind != Question.Kind.TEXT,
+                "points": answer.points,
+                "max_points": answer.max_points,
+                "category": answer.category_name,
+            }
+        )
+    return given

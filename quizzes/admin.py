@@ -1,0 +1,252 @@
+"""The marketer's quiz builder: one page per quiz, choices nested inside questions."""
+
+from __future__ import annotations
+
+import nested_admin
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from quizzes.models import Answer, Attempt, Category, Choice, Question, Quiz, Tier
+from quizzes.services import (
+    quiz_duplicate,
+    quiz_problems,
+    quiz_publish,
+    quiz_unpublish,
+)
+
+
+def _quiz_being_edited(request: HttpRequest) -> Quiz | None:
+    return getattr(request, "_quizfunnel_quiz", None)
+
+
+class ChoiceInline(nested_admin.NestedTabularInline):
+    model = Choice
+    extra = 0
+    min_num = 0
+    fields = ["order", "label", "points", "next_question"]
+    sortable_field_name = "order"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "next_question":
+            quiz = _quiz_being_edited(request)
+            kwargs["queryset"] = (
+                Question.objects.filter(quiz=quiz) if quiz else Question.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class QuestionInline(nested_admin.NestedStackedInline):
+    model = Question
+    extra = 0
+    inlines = [ChoiceInline]
+    sortable_field_name = "order"
+    fieldsets = [
+        (None, {"fields": [("order", "kind", "required"), "text", "help_text", "category"]}),
+        (
+            "Rating scale (rating questions only)",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("rating_min", "rating_max", "rating_points_per_step"),
+                    ("rating_min_label", "rating_max_label"),
+                ],
+            },
+        ),
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "category":
+            quiz = _quiz_being_edited(request)
+            kwargs["queryset"] = (
+                Category.objects.filter(quiz=quiz) if quiz else Category.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CategoryInline(nested_admin.NestedTabularInline):
+    model = Category
+    extra = 0
+    fields = ["order", "name"]
+    sortable_field_name = "order"
+
+
+class TierInline(nested_admin.NestedStackedInline):
+    model = Tier
+    extra = 0
+    fields = [
+        ("name", "min_percent", "max_percent", "colour"),
+        "headline",
+        "body",
+        ("cta_label", "cta_url"),
+    ]
+
+
+@admin.register(Quiz)
+class QuizAdmin(nested_admin.NestedModelAdmin):
+    list_display = ["title", "slug", "status", "question_total", "lead_total", "published_at"]
+    list_filter = ["status"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["status", "published_at", "readiness", "visitor_link"]
+    inlines = [CategoryInline, TierInline, QuestionInline]
+    actions = ["publish", "unpublish", "duplicate", "preview"]
+    save_on_top = True
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "description", "start_label"]}),
+        ("Publishing", {"fields": ["status", "published_at", "readiness", "visitor_link"]}),
+        (
+            "Lead form",
+            {
+                "fields": [
+                    "lead_form_title",
+                    ("ask_name", "ask_company", "ask_phone"),
+                    "consent_text",
+                    "consent_required",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                question_count=Count("questions", distinct=True),
+                lead_count=Count("leads", distinct=True),
+            )
+        )
+
+    @admin.display(description="questions", ordering="question_count")
+    def question_total(self, quiz: Quiz) -> int:
+        return quiz.question_count
+
+    @admin.display(description="leads", ordering="lead_count")
+    def lead_total(self, quiz: Quiz) -> int:
+        return quiz.lead_count
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The nested inlines limit their drop-downs to this quiz's questions and categories.
+        request._quizfunnel_quiz = obj
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="ready to publish?")
+    def readiness(self, quiz: Quiz) -> str:
+        if not quiz.pk:
+            return "Save the quiz first."
+        problems = quiz_problems(quiz=quiz)
+        if not problems:
+            return "Yes: nothing stops this quiz from being published."
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+        )
+
+    @admin.display(description="visitor link")
+    def visitor_link(self, quiz: Quiz) -> str:
+        if not quiz.pk:
+            return "-"
+        url = quiz.get_absolute_url()
+        if quiz.is_published:
+            return format_html('<a href="{}" target="_blank">{}</a>', url, url)
+        return format_html(
+            '<a href="{}?preview=1" target="_blank">Preview</a> (not published yet)', url
+        )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        quiz = form.instance
+        for question in quiz.questions.filter(kind=Question.Kind.YES_NO, choices__isnull=True):
+            Choice.objects.bulk_create(
+                [
+                    Choice(question=question, label="Yes", points=1, order=0),
+                    Choice(question=question, label="No", points=0, order=1),
+                ]
+            )
+        if quiz.is_published:
+            problems = quiz_problems(quiz=quiz)
+            if problems:
+                self.message_user(
+                    request,
+                    "This quiz is live but has problems: " + " ".join(problems),
+                    messages.WARNING,
+                )
+
+    @admin.action(description="Publish selected quizzes", permissions=["change"])
+    def publish(self, request, queryset):
+        for quiz in queryset:
+            problems = quiz_publish(quiz=quiz)
+            if problems:
+                self.message_user(
+                    request,
+                    f"“{quiz}” was not published: " + " ".join(problems),
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request, f"“{quiz}” is live at {quiz.get_absolute_url()}", messages.SUCCESS
+                )
+
+    @admin.action(description="Unpublish selected quizzes", permissions=["change"])
+    def unpublish(self, request, queryset):
+        for quiz in queryset:
+            quiz_unpublish(quiz=quiz)
+        self.message_user(request, f"{queryset.count()} quiz(zes) taken offline.")
+
+    @admin.action(description="Duplicate selected quizzes (as drafts)", permissions=["add"])
+    def duplicate(self, request, queryset):
+        for quiz in queryset:
+            copy = quiz_duplicate(quiz=quiz)
+            self.message_user(request, f"“{quiz}” copied to the draft “{copy}”.")
+
+    @admin.action(description="Preview the selected quiz", permissions=["change"])
+    def preview(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one quiz to preview.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(queryset.get().get_absolute_url() + "?preview=1")
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    can_delete = False
+    fields = ["question", "display", "points", "max_points", "skipped", "answered_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Attempt)
+class AttemptAdmin(admin.ModelAdmin):
+    list_display = ["pk", "quiz", "started_at", "completed_at", "finished_at", "is_preview"]
+    list_filter = ["quiz", "is_preview"]
+    date_hierarchy = "started_at"
+    readonly_fields = [
+        "quiz",
+        "token",
+        "visitor_id",
+        "is_preview",
+        "started_at",
+        "completed_at",
+        "finished_at",
+        "result_link",
+    ]
+    exclude = ["start_key"]
+    inlines = [AnswerInline]
+
+    @admin.display(description="result")
+    def result_link(self, attempt: Attempt) -> str:
+        if not attempt.finished_at:
+            return "-"
+        url = reverse("leads:result", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,279 @@
+"""Quiz definitions (Quiz, Category, Tier, Question, Choice) and the visitor's run
+(Attempt, Answer).
+
+An Answer keeps a copy of what it earned (points, maximum, the answer as shown),
+so editing a published quiz never changes what a visitor was already given.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+SECONDS_PER_QUESTION = 12
+
+
+class Quiz(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class FieldMode(models.TextChoices):
+        OFF = "off", "Not asked"
+        OPTIONAL = "optional", "Optional"
+        REQUIRED = "required", "Required"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True, help_text="The quiz lives at /q/<slug>/.")
+    description = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    start_label = models.CharField(max_length=60, default="Start the quiz")
+
+    # The lead form.
+    lead_form_title = models.CharField(
+        max_length=200, default="Where should we send your scorecard?"
+    )
+    ask_name = models.CharField(
+        max_length=10, choices=FieldMode.choices, default=FieldMode.OPTIONAL
+    )
+    ask_company = models.CharField(
+        max_length=10, choices=FieldMode.choices, default=FieldMode.OPTIONAL
+    )
+    ask_phone = models.CharField(max_length=10, choices=FieldMode.choices, default=FieldMode.OFF)
+    consent_text = models.TextField(
+        max_length=2000,
+        blank=True,
+        help_text="Shown beside the consent checkbox. Leave empty to hide the checkbox.",
+    )
+    consent_required = models.BooleanField(
+        default=False, help_text="The visitor must tick the consent box to see the result."
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "quizzes"
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("quizzes:intro", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def ordered_questions(self) -> list[Question]:
+        return list(self.questions.order_by("order", "pk").prefetch_related("choices"))
+
+    def estimated_minutes(self, question_count: int | None = None) -> int:
+        count = self.questions.count() if question_count is None else question_count
+        return max(1, round((count * SECONDS_PER_QUESTION + 30) / 60))
+
+
+class Category(models.Model):
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="categories")
+    name = models.CharField(max_length=100)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["quiz", "name"], name="category_name_unique_per_quiz")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #1f7a4d.")
+
+
+class Tier(models.Model):
+    """A band of the overall percent, both ends included (Warm: 50 to 79 %)."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="tiers")
+    name = models.CharField(max_length=60)
+    min_percent = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    max_percent = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    colour = models.CharField(max_length=7, default="#3b82f6", validators=[hex_colour])
+    headline = models.CharField(max_length=200, blank=True)
+    body = models.TextField(max_length=4000, blank=True)
+    cta_label = models.CharField("call to action label", max_length=80, blank=True)
+    cta_url = models.URLField("call to action URL", max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["min_percent", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.min_percent}–{self.max_percent} %)"
+
+    def clean(self) -> None:
+        if (
+            self.min_percent is not None
+            and self.max_percent is not None
+            and self.min_percent > self.max_percent
+        ):
+            raise ValidationError({"max_percent": "The upper end must be at least the lower end."})
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        YES_NO = "yes_no", "Yes / no"
+        RATING = "rating", "Rating scale"
+        TEXT = "text", "Short text (not scored)"
+
+    CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE, Kind.YES_NO)
+    BRANCHING_KINDS = (Kind.SINGLE, Kind.YES_NO)
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="questions",
+        help_text="Scored questions count towards their category's bar on the result.",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    text = models.CharField("question", max_length=300)
+    help_text = models.CharField(max_length=300, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(default=True)
+    rating_min = models.SmallIntegerField(default=0)
+    rating_max = models.SmallIntegerField(default=10)
+    rating_points_per_step = models.PositiveSmallIntegerField(
+        default=1, help_text="Rating scale: points for each step above the lowest value."
+    )
+    rating_min_label = models.CharField(max_length=40, blank=True, default="Not at all")
+    rating_max_label = models.CharField(max_length=40, blank=True, default="Completely")
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in self.CHOICE_KINDS
+
+    @property
+    def is_scored(self) -> bool:
+        return self.kind != self.Kind.TEXT
+
+    def rating_values(self) -> range:
+        return range(self.rating_min, self.rating_max + 1)
+
+    def max_points(self) -> int:
+        """The most this question can earn (its weight in the maximum)."""
+        if self.kind == self.Kind.TEXT:
+            return 0
+        if self.kind == self.Kind.RATING:
+            return max(0, self.rating_max - self.rating_min) * self.rating_points_per_step
+        points = [c.points for c in self.choices.all()]
+        if self.kind == self.Kind.MULTIPLE:
+            return sum(points)
+        return max(points, default=0)
+
+    def points_for(self, *, choices: Iterable[Choice] = (), rating: int | None = None) -> int:
+        if self.kind == self.Kind.RATING:
+            if rating is None:
+                return 0
+            return (rating - self.rating_min) * self.rating_points_per_step
+        return sum(c.points for c in choices)
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    label = models.CharField(max_length=200)
+    points = models.PositiveSmallIntegerField(default=0)
+    order = models.PositiveIntegerField(default=0)
+    next_question = models.ForeignKey(
+        Question,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="then go to",
+        help_text="Optional branch: skip ahead to this later question.",
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def new_attempt_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Attempt(models.Model):
+    """One visitor's run through a quiz, addressed by an unguessable token."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="attempts")
+    token = models.CharField(max_length=40, unique=True, default=new_attempt_token, editable=False)
+    # The intro form carries a one-off key, so a double click on "Start"
+    # resumes the same attempt instead of starting a second one.
+    start_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    visitor_id = models.CharField(max_length=64, blank=True, db_index=True)
+    is_preview = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When every question on the path was first answered."
+    )
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the lead form was sent; no answers after that."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["quiz", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.quiz} attempt {self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None
+
+
+class Answer(models.Model):
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    choices = models.ManyToManyField(Choice, blank=True, related_name="answers")
+    rating = models.SmallIntegerField(null=True, blank=True)
+    text = models.CharField(max_length=1000, blank=True)
+    skipped = models.BooleanField(default=False)
+    # Copies made when answered: a later edit of the quiz does not change them.
+    points = models.IntegerField(default=0)
+    max_points = models.IntegerField(default=0)
+    display = models.CharField(max_length=1000, blank=True)
+    category_name = models.CharField(max_length=100, blank=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt", "question"], name="one_answer_per_question_and_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.display}"

@@ -1,0 +1,299 @@
+"""Writes of the quiz app: the visitor's run, and the marketer's publishing.
+
+Each service runs in one transaction and announces what happened through the
+domain signals in quizzes.signals, as its last step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from itertools import pairwise
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from quizzes import signals
+from quizzes.models import Answer, Attempt, Choice, Question, Quiz
+from quizzes.selectors import attempt_state
+
+TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
+
+
+class AttemptFinished(ValidationError):
+    """The lead form was already sent: the answers are final."""
+
+
+def attempt_start(
+    *,
+    quiz: Quiz,
+    start_key: uuid.UUID,
+    visitor_id: str = "",
+    is_preview: bool = False,
+    request: HttpRequest | None = None,
+) -> tuple[Attempt, bool]:
+    """Start an attempt, or return the one this start form already began."""
+    with transaction.atomic():
+        existing = Attempt.objects.filter(start_key=start_key).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                attempt = Attempt.objects.create(
+                    quiz=quiz, start_key=start_key, visitor_id=visitor_id, is_preview=is_preview
+                )
+        except IntegrityError:
+            # The same start form posted twice at the same moment: the other won.
+            return Attempt.objects.get(start_key=start_key), False
+        signals.attempt_started.send(sender=Attempt, attempt=attempt, request=request)
+        return attempt, True
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    answer: Answer
+    outcome: str  # "given", "changed" or "unchanged"
+    next_question_id: int | None  # None: every question on the path is answered
+
+
+def _clean_answer(
+    question: Question, choice_ids: list[int], rating: int | None, text: str
+) -> tuple[list[Choice], bool]:
+    """The chosen choices and whether the question was skipped; ValidationError if invalid."""
+    choices = list(question.choices.filter(pk__in=choice_ids)) if choice_ids else []
+    if len(choices) != len(set(choice_ids)):
+        raise ValidationError("That answer is not one of this question's options.", "bad_choice")
+    if question.kind in (Question.Kind.SINGLE, Question.Kind.YES_NO) and len(choices) > 1:
+        raise ValidationError("Choose one answer only.", "too_many")
+    if (
+        question.kind == Question.Kind.RATING
+        and rating is not None
+        and rating not in question.rating_values()
+    ):
+        raise ValidationError(
+            f"Choose a value from {question.rating_min} to {question.rating_max}.", "bad_rating"
+        )
+    if len(text) > TEXT_ANSWER_MAX:
+        raise ValidationError(f"Keep the answer under {TEXT_ANSWER_MAX} characters.", "too_long")
+    empty = not choices and rating is None and not text.strip()
+    if empty and question.required:
+        raise ValidationError("Please answer this question to continue.", "required")
+    return choices, empty
+
+
+def _display(question: Question, choices: list[Choice], rating: int | None, text: str) -> str:
+    if question.kind == Question.Kind.RATING:
+        return "" if rating is None else f"{rating} of {question.rating_max}"
+    if question.kind == Question.Kind.TEXT:
+        return text.strip()
+    return ", ".join(c.label for c in choices)
+
+
+def answer_submit(
+    *,
+    attempt: Attempt,
+    question_id: int,
+    choice_ids: list[int] | None = None,
+    rating: int | None = None,
+    text: str = "",
+    request: HttpRequest | None = None,
+) -> AnswerResult:
+    """Record the visitor's answer to one question: one answer per question and attempt.
+
+    Posting the same answer again (retry, double click) changes nothing; posting a
+    different one (back button) replaces it.
+    """
+    choice_ids = choice_ids or []
+    with transaction.atomic():
+        # Lock the attempt: concurrent posts for one attempt are applied one by one.
+        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        if attempt.is_finished:
+            raise AttemptFinished(
+                "This quiz is finished and its answers are final.", code="finished"
+            )
+        state = attempt_state(attempt=attempt)
+        if question_id not in state.path.ids:
+            raise ValidationError("That question is not part of this quiz run.", "off_path")
+        question = state.questions[question_id]
+        choices, skipped = _clean_answer(question, choice_ids, rating, text)
+        values = {
+            "rating": rating if question.kind == Question.Kind.RATING else None,
+            "text": text.strip() if question.kind == Question.Kind.TEXT else "",
+            "skipped": skipped,
+            "points": 0 if skipped else question.points_for(choices=choices, rating=rating),
+            "max_points": 0 if skipped else question.max_points(),
+            "display": _display(question, choices, rating, text),
+            "category_name": question.category.name if question.category else "",
+        }
+        answer = state.answers.get(question_id)
+        if answer is None:
+            answer = Answer.objects.create(attempt=attempt, question=question, **values)
+            answer.choices.set(choices)
+            outcome, previous = "given", None
+        elif {c.pk for c in answer.choices.all()} == {c.pk for c in choices} and all(
+            getattr(answer, field) == value for field, value in values.items()
+        ):
+            outcome, previous = "unchanged", None
+        else:
+            previous = (answer.display, answer.points)
+            for field, value in values.items():
+                setattr(answer, field, value)
+            answer.changed_at = timezone.now()
+            answer.save()
+            answer.choices.set(choices)
+            outcome = "changed"
+
+        state = attempt_state(attempt=attempt)
+        first_completion = state.path.complete and attempt.completed_at is None
+        if first_completion:
+            attempt.completed_at = timezone.now()
+            attempt.save(update_fields=["completed_at"])
+
+        position = state.path.position(question_id)
+        if outcome == "given":
+            signals.answer_given.send(
+                sender=Answer, attempt=attempt, answer=answer, position=position, request=request
+            )
+        elif outcome == "changed":
+            signals.answer_changed.send(
+                sender=Answer,
+                attempt=attempt,
+                answer=answer,
+                previous_display=previous[0],
+                previous_points=previous[1],
+                position=position,
+                request=request,
+            )
+        if first_completion:
+            signals.attempt_completed.send(sender=Attempt, attempt=attempt, request=request)
+        return AnswerResult(answer, outcome, state.path.current)
+
+
+# --- The marketer's side: publishing ------------------------------------------------
+
+
+def quiz_problems(*, quiz: Quiz) -> list[str]:
+    """What stops this quiz from being published, in plain words (empty: ready)."""
+    problems: list[str] = []
+    questions = quiz.ordered_questions()
+    if not questions:
+        problems.append("Add at least one question.")
+    position = {q.pk: i for i, q in enumerate(questions)}
+    for number, question in enumerate(questions, start=1):
+        choices = list(question.choices.all())
+        label = f"Question {number} (“{question.text[:60]}”)"
+        if question.is_choice and len(choices) < 2:
+            problems.append(f"{label} needs at least two choices.")
+        if question.kind == Question.Kind.YES_NO and len(choices) > 2:
+            problems.append(f"{label} is a yes/no question: give it exactly two choices.")
+        if question.kind == Question.Kind.RATING and question.rating_min >= question.rating_max:
+            problems.append(f"{label}: the rating scale's lowest value must be below its highest.")
+        for choice in choices:
+            target = choice.next_question_id
+            if target is None:
+                continue
+            if question.kind not in Question.BRANCHING_KINDS:
+                problems.append(
+                    f"{label}: only single-choice and yes/no questions can branch "
+                    f"(choice “{choice.label}”)."
+                )
+            elif target not in position:
+                problems.append(
+                    f"{label}: choice “{choice.label}” leads to a question of another quiz."
+                )
+            elif position[target] <= position[question.pk]:
+                problems.append(
+                    f"{label}: choice “{choice.label}” must lead to a later question, "
+                    f"not to question {position[target] + 1}."
+                )
+    problems.extend(tier_coverage_problems(list(quiz.tiers.all())))
+    return problems
+
+
+def tier_coverage_problems(tiers: list) -> list[str]:
+    """Tiers must cover 0–100 % without gap or overlap (both ends of a tier included)."""
+    if not tiers:
+        return ["Add tiers that cover 0–100 % (for example Cold 0–49, Warm 50–79, Hot 80–100)."]
+    problems = []
+    bands = sorted(tiers, key=lambda t: (t.min_percent, t.max_percent))
+    for tier in bands:
+        if tier.min_percent > tier.max_percent:
+            problems.append(f"Tier “{tier.name}” ends ({tier.max_percent} %) before it starts.")
+    if bands[0].min_percent != 0:
+        problems.append(
+            f"No tier covers 0–{bands[0].min_percent - 1} %: the lowest must start at 0."
+        )
+    for lower, upper in pairwise(bands):
+        if upper.min_percent <= lower.max_percent:
+            problems.append(
+                f"Tiers “{lower.name}” and “{upper.name}” overlap: "
+                f"{upper.min_percent}–{min(lower.max_percent, upper.max_percent)} % is in both."
+            )
+        elif upper.min_percent > lower.max_percent + 1:
+            problems.append(
+                f"No tier covers {lower.max_percent + 1}–{upper.min_percent - 1} % "
+                f"(between “{lower.name}” and “{upper.name}”)."
+            )
+    top = max(t.max_percent for t in bands)
+    if top != 100:
+        problems.append(f"No tier covers {top + 1}–100 %: the highest must end at 100.")
+    return problems
+
+
+def quiz_publish(*, quiz: Quiz) -> list[str]:
+    """Publish the quiz if nothing stops it; returns the problems (empty: published)."""
+    problems = quiz_problems(quiz=quiz)
+    if not problems and not quiz.is_published:
+        quiz.status = Quiz.Status.PUBLISHED
+        quiz.published_at = timezone.now()
+        quiz.save(update_fields=["status", "published_at", "updated_at"])
+    return problems
+
+
+def quiz_unpublish(*, quiz: Quiz) -> None:
+    quiz.status = Quiz.Status.DRAFT
+    quiz.save(update_fields=["status", "updated_at"])
+
+
+@transaction.atomic
+def quiz_duplicate(*, quiz: Quiz) -> Quiz:
+    """A deep copy as a draft: categories, tiers, questions, choices and branches."""
+    source = Quiz.objects.get(pk=quiz.pk)
+    slug_base = f"{source.slug}-copy"[:70]
+    slug, n = slug_base, 2
+    while Quiz.objects.filter(slug=slug).exists():
+        slug, n = f"{slug_base}-{n}", n + 1
+    copy = Quiz.objects.get(pk=quiz.pk)
+    copy.pk = None
+    copy.slug = slug
+    copy.title = f"{source.title} (copy)"[:200]
+    copy.status = Quiz.Status.DRAFT
+    copy.published_at = None
+    copy.save()
+
+    categories = {}
+    for category in source.categories.all():
+        old = category.pk
+        category.pk, category.quiz = None, copy
+        category.save()
+        categories[old] = category
+    for tier in source.tiers.all():
+        tier.pk, tier.quiz = None, copy
+        tier.save()
+    questions, choices = {}, []
+    for question in source.ordered_questions():
+        old_choices = list(question.choices.all())
+        old = question.pk
+        question.pk, question.quiz = None, copy
+        question.category = categories.get(question.category_id)
+        question.save()
+        questions[old] = question
+        for choice in old_choices:
+            choice.pk, choice.question = None, question
+            choices.append(choice)
+    for choice in choices:
+        choice.next_question = questions.get(choice.next_question_id)
+        choice.save()
+    return copy

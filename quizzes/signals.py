@@ -1,0 +1,24 @@
+"""Domain signals of the visitor's run, sent by quizzes.services as their last step.
+
+Receivers run inside the service's transaction: what they write commits or
+rolls back with the action itself.
+"""
+
+from django.dispatch import Signal
+
+# A visitor started a quiz. Provides: attempt (Attempt), request (HttpRequest or None).
+attempt_started = Signal()
+
+# A question was answered for the first time in this attempt.
+# Provides: attempt (Attempt), answer (Answer), position (int, 1-based on the path),
+# request (HttpRequest or None).
+answer_given = Signal()
+
+# An answer was changed (the visitor went back and chose differently).
+# Provides: attempt (Attempt), answer (Answer), previous_display (str),
+# previous_points (int), position (int), request (HttpRequest or None).
+answer_changed = Signal()
+
+# Every question on the attempt's path is answered, for the first time.
+# Provides: attempt (Attempt), request (HttpRequest or None).
+attempt_completed = Signal()

@@ -1,0 +1,147 @@
+"""The visitor's run: intro, start, one question per step."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from quizzes.forms import AnswerForm, StartForm
+from quizzes.models import Attempt, Quiz
+from quizzes.paths import Path
+from quizzes.rendering import render_card, render_problem
+from quizzes.selectors import attempt_get_for_visitor, attempt_state, quiz_get_for_visitor
+from quizzes.services import AttemptFinished, answer_submit, attempt_start
+
+
+def _wants_preview(request: HttpRequest) -> bool:
+    flag = request.GET.get("preview") or request.POST.get("preview")
+    return flag == "1" and request.user.has_perm("quizzes.change_quiz")
+
+
+def step_url(attempt: Attempt, question_id: int) -> str:
+    return reverse(
+        "quizzes:step",
+        kwargs={"slug": attempt.quiz.slug, "token": attempt.token, "question_id": question_id},
+    )
+
+
+def next_url(attempt: Attempt, path: Path) -> str:
+    """Where the visitor goes on: the first unanswered question, else the lead form."""
+    if attempt.is_finished:
+        return reverse("leads:result", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+    if path.current is not None:
+        return step_url(attempt, path.current)
+    return reverse("leads:details", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    quizzes = Quiz.objects.filter(status=Quiz.Status.PUBLISHED)
+    return render(request, "quizzes/index.html", {"quizzes": quizzes})
+
+
+@require_GET
+def intro(request: HttpRequest, slug: str) -> HttpResponse:
+    preview = _wants_preview(request)
+    quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    count = quiz.questions.count()
+    context = {
+        "quiz": quiz,
+        "question_count": count,
+        "minutes": quiz.estimated_minutes(count),
+        "form": StartForm(initial={"start_key": uuid.uuid4()}),
+        "preview": preview,
+    }
+    return render_card(request, "quizzes/intro.html", context)
+
+
+@require_POST
+def start(request: HttpRequest, slug: str) -> HttpResponse:
+    preview = _wants_preview(request)
+    quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        return render_problem(
+            request,
+            "The start form was incomplete. Please start the quiz again.",
+            link=(quiz.get_absolute_url(), "Back to the quiz"),
+        )
+    tracking = getattr(request, "tracking", None)
+    attempt, _ = attempt_start(
+        quiz=quiz,
+        start_key=form.cleaned_data["start_key"],
+        visitor_id=getattr(tracking, "visitor_id", ""),
+        is_preview=preview or not quiz.is_published,
+        request=request,
+    )
+    return redirect(next_url(attempt, attempt_state(attempt=attempt).path))
+
+
+@require_http_methods(["GET", "POST"])
+def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpResponse:
+    attempt = attempt_get_for_visitor(slug=slug, token=token)
+    result_link = (
+        reverse("leads:result", kwargs={"slug": slug, "token": token}),
+        "See your result",
+    )
+    if attempt.is_finished:
+        if request.method == "POST":
+            return render_problem(
+                request, "This quiz is finished and its answers are final.", link=result_link
+            )
+        return redirect(result_link[0])
+    state = attempt_state(attempt=attempt)
+    if question_id not in state.path.ids:
+        if request.method == "POST":
+            return render_problem(
+                request,
+                "That question is not part of this quiz run, so the answer was not saved.",
+                link=(next_url(attempt, state.path), "Go to your current question"),
+            )
+        return redirect(next_url(attempt, state.path))
+
+    question = state.questions[question_id]
+    answer = state.answers.get(question_id)
+    status = 200
+    if request.method == "POST":
+        form = AnswerForm(request.POST, question=question, answer=answer)
+        if form.is_valid():
+            try:
+                answer_submit(
+                    attempt=attempt,
+                    question_id=question_id,
+                    request=request,
+                    **form.cleaned_answer(),
+                )
+            except AttemptFinished as error:
+                return render_problem(request, error.messages[0], link=result_link)
+            except ValidationError as error:
+                form.add_error("answer", error)
+            else:
+                attempt.refresh_from_db()
+                return redirect(next_url(attempt, attempt_state(attempt=attempt).path))
+        status = 400
+    else:
+        form = AnswerForm(question=question, answer=answer)
+
+    path = state.path
+    position = path.position(question_id)
+    previous = path.previous(question_id)
+    context = {
+        "quiz": attempt.quiz,
+        "attempt": attempt,
+        "question": question,
+        "form": form,
+        "position": position,
+        "total": path.total,
+        "progress": round(100 * (position - 1) / path.total),
+        "progress_label": f"Question {position} of {path.total}",
+        "back_url": step_url(attempt, previous) if previous else None,
+        "action": step_url(attempt, question_id),
+    }
+    return render_card(request, "quizzes/step.html", context, status=status)
