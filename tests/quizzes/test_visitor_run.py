@@ -1,0 +1,238 @@
+"""The visitor takes a quiz: intro, one question a step, progress, back, branches."""
+
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from quizzes.models import Answer, Attempt, Quiz
+from tests.quizzes.factories import ChoiceFactory, QuestionFactory, ScorecardFactory
+from tests.visitor import answer, answer_data, question, result_url, run, start, step_url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_intro_shows_the_quiz_its_length_and_a_start_button(client, scorecard):
+    response = client.get(scorecard.get_absolute_url())
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert scorecard.title in page
+    assert "5 questions · about 2 minutes" in page
+    assert "Start the quiz" in page
+
+
+def test_unknown_and_unpublished_quizzes_are_not_found(client, draft_quiz):
+    assert client.get("/q/no-such-quiz/").status_code == 404
+    response = client.get(draft_quiz.get_absolute_url())
+    assert response.status_code == 404
+    assert "We could not find that page" in response.content.decode()
+
+
+def test_a_double_click_on_start_begins_one_attempt(client, scorecard):
+    key = uuid.uuid4()
+    first = start(client, scorecard, start_key=key)
+    second = start(client, scorecard, start_key=key)
+    assert first == second
+    assert Attempt.objects.count() == 1
+
+
+def test_the_progress_bar_counts_questions_on_the_path(client, scorecard):
+    attempt = start(client, scorecard)
+    first = client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
+    assert "Question 1 of 5" in first.content.decode()
+    response = answer(client, attempt, "Do you advertise?", "No")
+    # "No" skips the tagging question: the visitor's path has four questions.
+    assert response["Location"] == step_url(attempt, question(scorecard, "What do you track?"))
+    page = client.get(response["Location"]).content.decode()
+    assert "Question 2 of 4" in page
+    assert 'aria-valuenow="25"' in page
+
+
+def test_back_shows_the_previous_question_with_its_answer_selected(client, scorecard):
+    attempt = start(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "Yes")
+    page = client.get(step_url(attempt, question(scorecard, "How do you tag links?"))).content
+    q1 = question(scorecard, "Do you advertise?")
+    assert f'href="{step_url(attempt, q1)}"' in page.decode()
+    back = client.get(step_url(attempt, q1)).content.decode()
+    yes = q1.choices.get(label="Yes")
+    assert f'value="{yes.pk}" id="id_answer_0" checked' in back or (
+        f'value="{yes.pk}"' in back and "checked" in back
+    )
+
+
+def test_changing_an_answer_replaces_it(client, scorecard):
+    attempt = start(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "Yes")
+    answer(client, attempt, "How do you tag links?", "Never")
+    answer(client, attempt, "How do you tag links?", "Always")
+    answers = Answer.objects.filter(attempt=attempt, question__text="How do you tag links?")
+    assert answers.count() == 1
+    assert answers.get().points == 10
+    assert answers.get().changed_at is not None
+
+
+def test_posting_the_same_answer_twice_changes_nothing(client, scorecard):
+    attempt = start(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "Yes")
+    before = Answer.objects.get(attempt=attempt)
+    again = answer(client, attempt, "Do you advertise?", "Yes")
+    assert again.status_code == 302
+    after = Answer.objects.get(attempt=attempt)
+    assert (after.answered_at, after.changed_at) == (before.answered_at, None)
+
+
+def test_switching_a_branch_drops_the_skipped_question_from_the_score(client, scorecard):
+    attempt = run(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "No")  # back to question 1, now skipping 2
+    client.post(
+        reverse("leads:details", args=[scorecard.slug, attempt.token]),
+        {"email": "a@example.com"},
+    )
+    lead = attempt.lead
+    assert (lead.score_points, lead.score_max) == (18, 30)  # 0 + 10 + 8 of 0 + 10 + 10 + 10
+    assert "How do you tag links?" not in [a["question"] for a in lead.answers]
+
+
+def test_a_refresh_of_a_step_url_shows_that_step(client, scorecard):
+    attempt = start(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "Yes")
+    url = step_url(attempt, question(scorecard, "Do you advertise?"))
+    fresh = Client()  # a copied link opened elsewhere
+    page = fresh.get(url).content.decode()
+    assert "Do you advertise?" in page and "<html" in page
+
+
+def test_a_step_ahead_of_the_path_redirects_to_the_current_question(client, scorecard):
+    attempt = start(client, scorecard)
+    ahead = step_url(attempt, question(scorecard, "How confident are you?"))
+    response = client.get(ahead)
+    assert response["Location"] == step_url(attempt, question(scorecard, "Do you advertise?"))
+
+
+class TestHtmx:
+    headers = {"HX-Request": "true"}
+
+    def test_a_step_is_rendered_as_the_card_alone_and_pushes_its_url(self, client, scorecard):
+        attempt = start(client, scorecard)
+        url = step_url(attempt, question(scorecard, "Do you advertise?"))
+        response = client.get(url, headers=self.headers)
+        page = response.content.decode()
+        assert page.lstrip().startswith('<section class="card" id="quiz-card">')
+        assert "<html" not in page
+        assert response["HX-Push-Url"] == url
+        assert "autofocus" in page  # focus moves to the new question
+
+    def test_an_error_is_rendered_in_the_card_without_moving_the_url(self, client, scorecard):
+        attempt = start(client, scorecard)
+        url = step_url(attempt, question(scorecard, "Do you advertise?"))
+        response = client.post(url, {}, headers=self.headers)
+        assert response.status_code == 400
+        assert "Please answer this question to continue." in response.content.decode()
+        assert "HX-Push-Url" not in response
+
+
+class TestBadInput:
+    """Each one: a clear 4xx message, and nothing written."""
+
+    def test_a_choice_of_another_question_is_refused(self, client, scorecard):
+        attempt = start(client, scorecard)
+        q1 = question(scorecard, "Do you advertise?")
+        other = question(scorecard, "How do you tag links?").choices.first()
+        response = client.post(step_url(attempt, q1), {"answer": str(other.pk)})
+        assert response.status_code == 400
+        assert "That answer is not one of this question" in response.content.decode()
+        assert not Answer.objects.exists()
+
+    def test_a_choice_of_another_quiz_is_refused(self, client, scorecard):
+        attempt = start(client, scorecard)
+        foreign = ChoiceFactory(question=QuestionFactory())
+        q1 = question(scorecard, "Do you advertise?")
+        response = client.post(step_url(attempt, q1), {"answer": str(foreign.pk)})
+        assert response.status_code == 400
+        assert not Answer.objects.exists()
+
+    def test_a_question_not_on_the_path_is_refused(self, client, scorecard):
+        attempt = start(client, scorecard)
+        answer(client, attempt, "Do you advertise?", "No")  # skips "How do you tag links?"
+        skipped = question(scorecard, "How do you tag links?")
+        response = client.post(step_url(attempt, skipped), answer_data(skipped, "Always"))
+        assert response.status_code == 400
+        assert "not part of this quiz run" in response.content.decode()
+        assert not Answer.objects.filter(question=skipped).exists()
+
+    def test_a_question_of_another_quiz_is_not_found(self, client, scorecard):
+        attempt = start(client, scorecard)
+        other = ScorecardFactory().questions.first()
+        response = client.post(step_url(attempt, other), answer_data(other, "Yes"))
+        assert response.status_code == 400
+        assert not Answer.objects.exists()
+
+    def test_answering_after_the_attempt_is_finished_is_refused(self, client, scorecard):
+        attempt = run(client, scorecard)
+        client.post(
+            reverse("leads:details", args=[scorecard.slug, attempt.token]),
+            {"email": "a@example.com"},
+        )
+        q1 = question(scorecard, "Do you advertise?")
+        response = client.post(step_url(attempt, q1), answer_data(q1, "No"))
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "finished and its answers are final" in page
+        assert result_url(attempt) in page
+        assert Answer.objects.get(attempt=attempt, question=q1).display == "Yes"
+
+    def test_a_required_answer_cannot_be_left_out(self, client, scorecard):
+        attempt = start(client, scorecard)
+        response = client.post(step_url(attempt, question(scorecard, "Do you advertise?")), {})
+        assert response.status_code == 400
+        assert "Please answer this question to continue." in response.content.decode()
+        assert not Answer.objects.exists()
+
+    def test_a_rating_outside_the_scale_is_refused(self, client, scorecard):
+        attempt = run(
+            client,
+            scorecard,
+            steps=[("Do you advertise?", ("No",), {}), ("What do you track?", ("Forms",), {})],
+        )
+        rating = question(scorecard, "How confident are you?")
+        response = client.post(step_url(attempt, rating), {"answer": "11"})
+        assert response.status_code == 400
+        assert "Choose a value from 0 to 10." in response.content.decode()
+        assert not Answer.objects.filter(question=rating).exists()
+
+    def test_a_text_answer_longer_than_its_limit_is_refused(self, client, scorecard):
+        steps = [
+            ("Do you advertise?", ("No",), {}),
+            ("What do you track?", ("Forms",), {}),
+            ("How confident are you?", (), {"rating": 3}),
+        ]
+        attempt = run(client, scorecard, steps=steps)
+        text = question(scorecard, "Anything else?")
+        response = client.post(step_url(attempt, text), {"answer": "x" * 1001})
+        assert response.status_code == 400
+        assert "Keep the answer under 1000 characters." in response.content.decode()
+        assert not Answer.objects.filter(question=text).exists()
+
+    def test_an_unknown_attempt_token_is_not_found(self, client, scorecard):
+        q1 = question(scorecard, "Do you advertise?")
+        url = reverse("quizzes:step", args=[scorecard.slug, "not-a-token", q1.pk])
+        assert client.post(url, answer_data(q1, "Yes")).status_code == 404
+        assert client.get(url).status_code == 404
+
+    def test_a_post_without_a_csrf_token_gets_a_proper_403_page(self, scorecard):
+        strict = Client(enforce_csrf_checks=True)
+        response = strict.post(
+            reverse("quizzes:start", args=[scorecard.slug]), {"start_key": str(uuid.uuid4())}
+        )
+        assert response.status_code == 403
+        assert "This form has expired or could not be verified" in response.content.decode()
+        assert not Attempt.objects.exists()
+
+    def test_an_unpublished_quiz_stops_taking_answers(self, client, scorecard):
+        attempt = start(client, scorecard)
+        Quiz.objects.filter(pk=scorecard.pk).update(status=Quiz.Status.DRAFT)
+        q1 = question(scorecard, "Do you advertise?")
+        assert client.post(step_url(attempt, q1), answer_data(q1, "Yes")).status_code == 404
+        assert not Answer.objects.exists()
