@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nested_admin
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -24,6 +25,7 @@ def _quiz_being_edited(request: HttpRequest) -> Quiz | None:
 
 class ChoiceInline(nested_admin.NestedTabularInline):
     model = Choice
+    fk_name = "question"
     extra = 0
     min_num = 0
     fields = ["order", "label", "points", "next_question"]
@@ -76,6 +78,7 @@ class CategoryInline(nested_admin.NestedTabularInline):
 class TierInline(nested_admin.NestedStackedInline):
     model = Tier
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [
         ("name", "min_percent", "max_percent", "colour"),
         "headline",
