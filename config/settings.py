@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "nested_admin",
+    "rest_framework",
+    "drf_spectacular",
     "quizzes",
     "leads",
     "tracking",
@@ -103,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tracking.middleware.TrackingMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -156,6 +159,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

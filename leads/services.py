@@ -100,6 +100,12 @@ def lead_capture(
         return lead, True
 
 
+def result_show(*, lead: Lead, request: HttpRequest | None = None) -> None:
+    """The visitor's result page is shown."""
+    with transaction.atomic():
+        signals.result_shown.send(sender=Lead, lead=lead, request=request)
+
+
 def _answers_as_given(state: AttemptState) -> list[dict]:
     given = []
     for answer in state.on_path_answers():

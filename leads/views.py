@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from leads.forms import LeadForm
 from leads.models import Lead
-from leads.services import lead_capture
+from leads.services import lead_capture, result_show
 from quizzes.rendering import render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
@@ -73,6 +73,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     lead = Lead.objects.filter(attempt=attempt).select_related("tier").first()
     if lead is None:
         return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
+    result_show(lead=lead, request=request)
     response = render_card(
         request, "leads/result.html", {"quiz": attempt.quiz, "attempt": attempt, "lead": lead}
     )

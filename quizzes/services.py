@@ -22,6 +22,22 @@ from quizzes.selectors import attempt_state
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
 
+def quiz_view(*, quiz: Quiz, preview: bool, request: HttpRequest | None = None) -> None:
+    """A visitor saw the quiz's intro page."""
+    with transaction.atomic():
+        signals.quiz_viewed.send(sender=Quiz, quiz=quiz, preview=preview, request=request)
+
+
+def question_show(
+    *, attempt: Attempt, question: Question, position: int, request: HttpRequest | None = None
+) -> None:
+    """A question is shown to the visitor."""
+    with transaction.atomic():
+        signals.question_shown.send(
+            sender=Question, attempt=attempt, question=question, position=position, request=request
+        )
+
+
 class AttemptFinished(ValidationError):
     """The lead form was already sent: the answers are final."""
 

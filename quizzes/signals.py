@@ -6,6 +6,15 @@ rolls back with the action itself.
 
 from django.dispatch import Signal
 
+# A visitor saw a quiz's intro page. Provides: quiz (Quiz), preview (bool),
+# request (HttpRequest or None).
+quiz_viewed = Signal()
+
+# A question was shown to the visitor (any time it is rendered; receivers keep
+# what they need). Provides: attempt (Attempt), question (Question),
+# position (int, 1-based on the path), request (HttpRequest or None).
+question_shown = Signal()
+
 # A visitor started a quiz. Provides: attempt (Attempt), request (HttpRequest or None).
 attempt_started = Signal()
 

@@ -15,7 +15,13 @@ from quizzes.models import Attempt, Quiz
 from quizzes.paths import Path
 from quizzes.rendering import render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state, quiz_get_for_visitor
-from quizzes.services import AttemptFinished, answer_submit, attempt_start
+from quizzes.services import (
+    AttemptFinished,
+    answer_submit,
+    attempt_start,
+    question_show,
+    quiz_view,
+)
 
 
 def _wants_preview(request: HttpRequest) -> bool:
@@ -50,6 +56,7 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
     quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
     count = quiz.questions.count()
+    quiz_view(quiz=quiz, preview=preview or not quiz.is_published, request=request)
     context = {
         "quiz": quiz,
         "question_count": count,
@@ -132,6 +139,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
     path = state.path
     position = path.position(question_id)
     previous = path.previous(question_id)
+    question_show(attempt=attempt, question=question, position=position, request=request)
     context = {
         "quiz": attempt.quiz,
         "attempt": attempt,

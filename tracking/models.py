@@ -1,0 +1,147 @@
+"""Conversion events: append-only, one row per tracked action.
+
+Once-only events are unique in the database itself (conditional unique
+constraints), not only by their deterministic ids.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leads.models import Lead
+from quizzes.models import Attempt, Question, Quiz
+from tracking import plan
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class ConversionEvent(models.Model):
+    class Source(models.TextChoices):
+        SERVER = "server", "Server"
+        CLIENT = "client", "Client"
+
+    class Device(models.TextChoices):
+        MOBILE = "mobile", "Mobile"
+        TABLET = "tablet", "Tablet"
+        DESKTOP = "desktop", "Desktop"
+        BOT = "bot", "Bot"
+        UNKNOWN = "unknown", "Unknown"
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    name = models.CharField(max_length=40, choices=[(n, n) for n in plan.PLAN])
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="events")
+    attempt = models.ForeignKey(
+        Attempt, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    question = models.ForeignKey(
+        Question, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    visitor_id = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=6, choices=Source.choices, default=Source.SERVER)
+    properties = models.JSONField(default=dict, blank=True)
+
+    # First touch: the visitor's first landing; last touch: their latest campaign visit.
+    first_touch = models.JSONField(default=dict, blank=True)
+    last_touch = models.JSONField(default=dict, blank=True)
+    ft_source = models.CharField("first-touch source", max_length=100, blank=True)
+    ft_medium = models.CharField("first-touch medium", max_length=100, blank=True)
+    ft_campaign = models.CharField("first-touch campaign", max_length=100, blank=True)
+    ft_referrer = models.CharField("first-touch referrer", max_length=100, blank=True)
+    lt_source = models.CharField("last-touch source", max_length=100, blank=True)
+
+    device = models.CharField(max_length=8, choices=Device.choices, default=Device.UNKNOWN)
+    is_bot = models.BooleanField(default=False)
+    is_preview = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["quiz", "name", "occurred_at"], name="event_report_idx"),
+            models.Index(fields=["attempt", "name"], name="event_attempt_idx"),
+            models.Index(fields=["visitor_id", "occurred_at"], name="event_visitor_idx"),
+            models.Index(fields=["lead"], name="event_lead_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt", "name"],
+                condition=Q(name__in=plan.ONCE_PER_ATTEMPT),
+                name="event_once_per_attempt",
+            ),
+            models.UniqueConstraint(
+                fields=["attempt", "name", "question"],
+                condition=Q(name__in=plan.ONCE_PER_QUESTION),
+                name="event_once_per_attempt_and_question",
+            ),
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=Q(name="lead_submitted"),
+                name="event_one_lead_submitted_per_lead",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.event_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("Conversion events are append-only.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Conversion events are append-only.")
+
+
+class EventEnrichment(models.Model):
+    """What the browser added to a server event (time on screen, read depth).
+
+    Kept beside the event, so the event itself stays as recorded and is
+    counted once.
+    """
+
+    client_event_id = models.UUIDField(unique=True)
+    event = models.ForeignKey(ConversionEvent, on_delete=models.PROTECT, related_name="enrichments")
+    properties = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.event.name} + {sorted(self.properties)}"
+
+
+class RejectedEvent(models.Model):
+    """A client payload the endpoint refused, kept with the reason for inspection."""
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    visitor_id = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=500)
+    payload = models.JSONField(null=True, blank=True)
+    raw = models.TextField(blank=True, max_length=10000, help_text="The body when it was not JSON.")
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class ReconciliationRun(models.Model):
+    ran_at = models.DateTimeField(default=timezone.now)
+    since = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField()
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-ran_at"]
+        get_latest_by = "ran_at"
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'MISMATCH'}"

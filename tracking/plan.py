@@ -1,0 +1,263 @@
+"""The tracking plan: the one list of conversion events Quizfunnel records.
+
+Each event has a description, its properties (name, type, required or not) and
+how often it may occur. Recording a name that is not here, or properties that
+do not fit, is an error (PlanError). `manage.py tracking_plan` writes
+docs/tracking-plan.md from this file, and a test keeps that file current.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PlanError(ValueError):
+    """An event or its properties do not fit the tracking plan."""
+
+
+class Frequency(enum.Enum):
+    ONCE_PER_ATTEMPT = "once per attempt"
+    ONCE_PER_QUESTION = "once per attempt and question"
+    ANY = "any number of times"
+
+
+class Source(enum.Enum):
+    SERVER = "server"
+    CLIENT = "client"
+
+
+TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "list": (list,),
+    "object": (dict,),
+}
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    type: str
+    required: bool = True
+    description: str = ""
+    max_length: int = 500  # strings; lists and objects are bounded by the body size
+
+    def check(self, value: Any) -> None:
+        kinds = TYPES[self.type]
+        # bool is an int in Python; an integer property must not accept True.
+        if isinstance(value, bool) and bool not in kinds:
+            raise PlanError(f"property “{self.name}” must be {self.type}, not a boolean")
+        if not isinstance(value, kinds):
+            raise PlanError(f"property “{self.name}” must be {self.type}")
+        if isinstance(value, str) and len(value) > self.max_length:
+            raise PlanError(f"property “{self.name}” is longer than {self.max_length} characters")
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    description: str
+    frequency: Frequency
+    properties: tuple[Prop, ...] = ()
+    # Properties the browser may add to this server event (by its event_id).
+    client_properties: tuple[Prop, ...] = ()
+    # Sent by the browser as an event of its own (tied to a server event).
+    client_event: bool = False
+    props_by_name: dict[str, Prop] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "props_by_name", {p.name: p for p in self.properties})
+
+    @property
+    def source(self) -> Source:
+        return Source.CLIENT if self.client_event else Source.SERVER
+
+
+def _check(props: tuple[Prop, ...], values: dict, what: str) -> dict:
+    if not isinstance(values, dict):
+        raise PlanError(f"{what} must be an object")
+    known = {p.name: p for p in props}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise PlanError(
+            f"{what}: unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}"
+        )
+    for prop in props:
+        if prop.name not in values or values[prop.name] is None:
+            if prop.required:
+                raise PlanError(f"{what}: required property “{prop.name}” is missing")
+            continue
+        prop.check(values[prop.name])
+    return {k: v for k, v in values.items() if v is not None}
+
+
+QUESTION = (
+    Prop("question_id", "integer", description="The question's id."),
+    Prop("position", "integer", description="1-based position on the visitor's path."),
+)
+ANSWER = (
+    Prop("question", "string", description="The question's text when answered."),
+    Prop("answer", "string", required=False, max_length=1000, description="The answer as shown."),
+    Prop("choice_ids", "list", required=False, description="Ids of the chosen choices."),
+    Prop("points", "integer", description="Points earned."),
+    Prop("max_points", "integer", description="Points the question could earn."),
+    Prop("category", "string", required=False, description="The question's category."),
+    Prop("skipped", "boolean", description="An optional question left empty."),
+)
+TIME_VISIBLE = Prop(
+    "time_visible_ms", "integer", required=False, description="How long the card was on screen."
+)
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(
+        "quiz_viewed",
+        "A visitor saw a quiz's intro page.",
+        Frequency.ANY,
+        (Prop("preview", "boolean", required=False),),
+    ),
+    EventSpec(
+        "quiz_started",
+        "A visitor pressed the start button: an attempt began.",
+        Frequency.ONCE_PER_ATTEMPT,
+        (Prop("question_count", "integer", description="Questions in the quiz."),),
+    ),
+    EventSpec(
+        "question_viewed",
+        "A question was shown to the visitor for the first time in this attempt.",
+        Frequency.ONCE_PER_QUESTION,
+        QUESTION,
+        client_properties=(TIME_VISIBLE,),
+    ),
+    EventSpec(
+        "question_answered",
+        "A question was answered for the first time in this attempt.",
+        Frequency.ONCE_PER_QUESTION,
+        QUESTION + ANSWER,
+    ),
+    EventSpec(
+        "answer_changed",
+        "The visitor went back and changed an answer (not a second question_answered).",
+        Frequency.ANY,
+        QUESTION
+        + ANSWER
+        + (
+            Prop("previous_answer", "string", required=False, max_length=1000),
+            Prop("previous_points", "integer"),
+        ),
+    ),
+    EventSpec(
+        "quiz_completed",
+        "Every question on the visitor's path was answered.",
+        Frequency.ONCE_PER_ATTEMPT,
+        (
+            Prop("questions_answered", "integer", description="Questions on the path."),
+            Prop("duration_ms", "integer", description="From quiz_started to now."),
+        ),
+    ),
+    EventSpec(
+        "lead_submitted",
+        "The lead form was sent: a Lead exists, scored. Exists if and only if its Lead does.",
+        Frequency.ONCE_PER_ATTEMPT,
+        (
+            Prop("lead_id", "integer"),
+            Prop("score", "integer", description="Points on the path."),
+            Prop("max_score", "integer", description="Maximum points on the path."),
+            Prop("percent", "integer", description="Whole percent, rounded down."),
+            Prop("tier", "string"),
+            Prop("top_tier", "boolean", description="The quiz's highest tier (a hot lead)."),
+            Prop("category_scores", "list", description="name, points, max_points, percent."),
+            Prop("spam", "boolean", description="The honeypot was filled."),
+        ),
+    ),
+    EventSpec(
+        "result_viewed",
+        "The visitor saw their result page.",
+        Frequency.ONCE_PER_ATTEMPT,
+        (Prop("percent", "integer"), Prop("tier", "string")),
+        client_properties=(
+            TIME_VISIBLE,
+            Prop("read_depth_percent", "integer", required=False, description="Deepest scroll."),
+        ),
+    ),
+    EventSpec(
+        "cta_clicked",
+        "The visitor clicked the call to action on their result (seen only by the browser).",
+        Frequency.ANY,
+        (
+            Prop("tier", "string", required=False),
+            Prop("url", "string", max_length=500, description="Where the button leads."),
+        ),
+        client_event=True,
+    ),
+)
+
+PLAN: dict[str, EventSpec] = {spec.name: spec for spec in EVENTS}
+SERVER_EVENTS = tuple(name for name, spec in PLAN.items() if not spec.client_event)
+ONCE_PER_ATTEMPT = tuple(
+    name for name, spec in PLAN.items() if spec.frequency == Frequency.ONCE_PER_ATTEMPT
+)
+ONCE_PER_QUESTION = tuple(
+    name for name, spec in PLAN.items() if spec.frequency == Frequency.ONCE_PER_QUESTION
+)
+
+
+def spec_for(name: str) -> EventSpec:
+    try:
+        return PLAN[name]
+    except KeyError:
+        raise PlanError(f"“{name}” is not an event of the tracking plan") from None
+
+
+def validate(name: str, properties: dict) -> dict:
+    """The properties of an event, checked against the plan; PlanError if they do not fit."""
+    spec = spec_for(name)
+    return _check(spec.properties, properties, name)
+
+
+def validate_enrichment(name: str, properties: dict) -> dict:
+    """What the browser may add to the server's event `name`."""
+    spec = spec_for(name)
+    if not spec.client_properties:
+        raise PlanError(f"“{name}” takes no properties from the browser")
+    return _check(spec.client_properties, properties, name)
+
+
+def as_markdown() -> str:
+    """docs/tracking-plan.md, generated."""
+    lines = [
+        "# Tracking plan",
+        "",
+        "Generated from `tracking/plan.py` by `manage.py tracking_plan`; do not edit by hand.",
+        "",
+        "Every event also carries: `event_id` (UUID), quiz, attempt, lead (when there is one),",
+        "visitor id, `occurred_at`, `received_at`, source (server or client), first- and",
+        "last-touch attribution (utm_source, utm_medium, utm_campaign, utm_term, utm_content,",
+        "gclid, gbraid, wbraid, fbclid, msclkid, ttclid, li_fat_id, referrer domain, landing",
+        "path), device class, and the bot and preview flags.",
+        "",
+        "| event | source | how often | description |",
+        "|---|---|---|---|",
+    ]
+    for spec in EVENTS:
+        lines.append(
+            f"| `{spec.name}` | {spec.source.value} | {spec.frequency.value} | {spec.description} |"
+        )
+    for spec in EVENTS:
+        lines += ["", f"## `{spec.name}`", "", spec.description, ""]
+        lines.append(f"Source: {spec.source.value}. How often: {spec.frequency.value}.")
+        for title, props in (
+            ("Properties", spec.properties),
+            ("Added by the browser (by the server's `event_id`)", spec.client_properties),
+        ):
+            if not props:
+                continue
+            lines += ["", f"{title}:", "", "| property | type | required | description |"]
+            lines.append("|---|---|---|---|")
+            for p in props:
+                required = "yes" if p.required else "no"
+                lines.append(f"| `{p.name}` | {p.type} | {required} | {p.description} |")
+    return "\n".join(lines) + "\n"

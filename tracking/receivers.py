@@ -1,0 +1,157 @@
+"""Turn the domain signals of quizzes and leads into conversion events.
+
+Everything is wired in connect(), called once from TrackingConfig.ready().
+Receivers run inside the sender's transaction: an event commits or rolls back
+with the action it describes.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from leads import signals as lead_signals
+from quizzes import signals as quiz_signals
+from tracking.services import event_record
+
+
+def _answer_properties(answer, position: int) -> dict:
+    return {
+        "question_id": answer.question_id,
+        "position": position,
+        "question": answer.question.text,
+        "answer": answer.display,
+        "choice_ids": sorted(c.pk for c in answer.choices.all()),
+        "points": answer.points,
+        "max_points": answer.max_points,
+        "category": answer.category_name,
+        "skipped": answer.skipped,
+    }
+
+
+def on_quiz_viewed(sender, *, quiz, preview, request=None, **kwargs):
+    event_record(name="quiz_viewed", quiz=quiz, properties={"preview": preview}, request=request)
+
+
+def on_attempt_started(sender, *, attempt, request=None, **kwargs):
+    event_record(
+        name="quiz_started",
+        quiz=attempt.quiz,
+        attempt=attempt,
+        properties={"question_count": attempt.quiz.questions.count()},
+        occurred_at=attempt.started_at,
+        request=request,
+    )
+
+
+def on_question_shown(sender, *, attempt, question, position, request=None, **kwargs):
+    event_record(
+        name="question_viewed",
+        quiz=attempt.quiz,
+        attempt=attempt,
+        question=question,
+        properties={"question_id": question.pk, "position": position},
+        request=request,
+    )
+
+
+def on_answer_given(sender, *, attempt, answer, position, request=None, **kwargs):
+    event_record(
+        name="question_answered",
+        quiz=attempt.quiz,
+        attempt=attempt,
+        question=answer.question,
+        properties=_answer_properties(answer, position),
+        occurred_at=answer.answered_at,
+        request=request,
+    )
+
+
+def on_answer_changed(
+    sender, *, attempt, answer, previous_display, previous_points, position, request=None, **kw
+):
+    event_record(
+        name="answer_changed",
+        quiz=attempt.quiz,
+        attempt=attempt,
+        question=answer.question,
+        properties={
+            **_answer_properties(answer, position),
+            "previous_answer": previous_display,
+            "previous_points": previous_points,
+        },
+        occurred_at=answer.changed_at,
+        discriminator=f"{answer.question_id}:{answer.changed_at.isoformat()}",
+        request=request,
+    )
+
+
+def on_attempt_completed(sender, *, attempt, request=None, **kwargs):
+    completed_at = attempt.completed_at or timezone.now()
+    event_record(
+        name="quiz_completed",
+        quiz=attempt.quiz,
+        attempt=attempt,
+        properties={
+            "questions_answered": attempt.answers.filter(skipped=False).count(),
+            "duration_ms": int((completed_at - attempt.started_at).total_seconds() * 1000),
+        },
+        occurred_at=completed_at,
+        request=request,
+    )
+
+
+def on_lead_captured(sender, *, lead, attempt, request=None, **kwargs):
+    top = lead.quiz.tiers.order_by("-min_percent").first()
+    event_record(
+        name="lead_submitted",
+        quiz=lead.quiz,
+        attempt=attempt,
+        lead=lead,
+        properties={
+            "lead_id": lead.pk,
+            "score": lead.score_points,
+            "max_score": lead.score_max,
+            "percent": lead.score_percent,
+            "tier": lead.tier_name,
+            "top_tier": top is not None and lead.tier_id == top.pk,
+            "category_scores": lead.category_scores,
+            "spam": lead.is_spam,
+        },
+        occurred_at=lead.created_at,
+        is_bot=lead.is_spam,
+        request=request,
+    )
+
+
+def on_result_shown(sender, *, lead, request=None, **kwargs):
+    event_record(
+        name="result_viewed",
+        quiz=lead.quiz,
+        attempt=lead.attempt,
+        lead=lead,
+        properties={"percent": lead.score_percent, "tier": lead.tier_name},
+        request=request,
+    )
+
+
+WIRING = [
+    (quiz_signals.quiz_viewed, on_quiz_viewed),
+    (quiz_signals.attempt_started, on_attempt_started),
+    (quiz_signals.question_shown, on_question_shown),
+    (quiz_signals.answer_given, on_answer_given),
+    (quiz_signals.answer_changed, on_answer_changed),
+    (quiz_signals.attempt_completed, on_attempt_completed),
+    (lead_signals.lead_captured, on_lead_captured),
+    (lead_signals.result_shown, on_result_shown),
+]
+
+
+def connect() -> None:
+    for signal, receiver in WIRING:
+        signal.connect(receiver, dispatch_uid=f"tracking.{receiver.__name__}")
+
+
+def disconnect() -> None:
+    """Turn server-side tracking off (the overhead benchmark compares both)."""
+    for signal, receiver in WIRING:
+        signal.disconnect(receiver, dispatch_uid=f"tracking.{receiver.__name__}")

@@ -1,0 +1,112 @@
+"""Recording conversion events.
+
+Server events get deterministic ids (uuid5 of attempt, name and step), so a
+retry, a double click, the back button or two concurrent requests leave one
+event of each once-only kind; the database's unique constraints back that up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from leads.models import Lead
+from quizzes.models import Attempt, Question, Quiz
+from tracking import plan
+from tracking.attribution import medium_of, source_of
+from tracking.models import ConversionEvent
+from tracking.signals import event_recorded
+
+NAMESPACE = uuid.UUID("8f2d7c1e-3b9a-4c55-9a0e-6f1d2b7c4e10")
+
+
+def event_id_for(
+    name: str,
+    *,
+    attempt: Attempt | None = None,
+    question_id: int | None = None,
+    discriminator: str | None = None,
+) -> uuid.UUID:
+    """The id of a server event: the same action always gets the same id."""
+    frequency = plan.spec_for(name).frequency
+    if frequency == plan.Frequency.ONCE_PER_ATTEMPT:
+        key = f"{attempt.token}:{name}"
+    elif frequency == plan.Frequency.ONCE_PER_QUESTION:
+        key = f"{attempt.token}:{name}:{question_id}"
+    elif discriminator is not None:
+        key = f"{attempt.token if attempt else ''}:{name}:{discriminator}"
+    else:
+        return uuid.uuid4()
+    return uuid.uuid5(NAMESPACE, key)
+
+
+def event_record(
+    *,
+    name: str,
+    quiz: Quiz,
+    properties: dict,
+    attempt: Attempt | None = None,
+    question: Question | None = None,
+    lead: Lead | None = None,
+    request: HttpRequest | None = None,
+    occurred_at: datetime | None = None,
+    discriminator: str | None = None,
+    is_bot: bool = False,
+) -> tuple[ConversionEvent, bool]:
+    """Record a server event once; returns (event, created).
+
+    Call it inside the transaction of the action it describes.
+    """
+    props = plan.validate(name, properties)
+    event_id = event_id_for(
+        name,
+        attempt=attempt,
+        question_id=question.pk if question else None,
+        discriminator=discriminator,
+    )
+    tracking = getattr(request, "tracking", None) if request is not None else None
+    if tracking is not None:
+        tracking.event_ids[name] = str(event_id)
+    existing = ConversionEvent.objects.filter(event_id=event_id).first()
+    if existing is not None:
+        return existing, False
+
+    first = tracking.first_touch if tracking else {}
+    last = tracking.last_touch if tracking else {}
+    visitor_id = (attempt.visitor_id if attempt else "") or (
+        tracking.visitor_id if tracking else ""
+    )
+    event = ConversionEvent(
+        event_id=event_id,
+        name=name,
+        quiz=quiz,
+        attempt=attempt,
+        question=question,
+        lead=lead,
+        visitor_id=visitor_id,
+        occurred_at=occurred_at or timezone.now(),
+        source=ConversionEvent.Source.SERVER,
+        properties=props,
+        first_touch=first,
+        last_touch=last,
+        ft_source=source_of(first) if first else "",
+        ft_medium=medium_of(first) if first else "",
+        ft_campaign=first.get("utm_campaign", ""),
+        ft_referrer=first.get("referrer", ""),
+        lt_source=source_of(last) if last else "",
+        device=tracking.device if tracking else ConversionEvent.Device.UNKNOWN,
+        is_bot=is_bot or (tracking.is_bot if tracking else False),
+        is_preview=attempt.is_preview if attempt else bool(props.get("preview")),
+    )
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        # A concurrent request recorded the same action first.
+        return ConversionEvent.objects.get(event_id=event_id), False
+    event_recorded.send(sender=ConversionEvent, event=event)
+    return event, True
