@@ -172,6 +172,31 @@ STORAGES = {
     },
 }
 
+# Caches: per process by default; Redis when CACHE_URL is set (shared rate limits).
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": {"tracking": env_str("TRACKING_RATE", "240/min")},
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Quizfunnel API",
+    "DESCRIPTION": "Client conversion events and, later, the integrator API.",
+    "VERSION": "1",
+}
+TRACKING_MAX_BODY = env_int("TRACKING_MAX_BODY", 64 * 1024)
+TRACKING_MAX_BATCH = 50
+
 LOGIN_URL = "admin:login"
 CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"
 
@@ -191,7 +216,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-events": {"task": "tracking.tasks.reconcile_events", "schedule": 3600.0},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

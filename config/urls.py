@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
 
 admin.site.site_header = "Quizfunnel"
 admin.site.site_title = "Quizfunnel admin"
@@ -12,4 +13,6 @@ urlpatterns = [
     path("nested_admin/", include("nested_admin.urls")),
     path("q/", include("quizzes.urls")),
     path("q/", include("leads.urls")),
+    path("", include("tracking.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

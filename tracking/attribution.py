@@ -105,6 +105,12 @@ def medium_of(touch: dict) -> str:
     return "referral" if touch.get("referrer") else "(none)"
 
 
+def visitor_id_from_cookie(request: HttpRequest) -> str | None:
+    """The visitor id from the signed cookie, or None when missing or tampered with."""
+    visitor_id = _read(request, VISITOR_COOKIE)
+    return visitor_id if visitor_id and re.fullmatch(r"[0-9a-f]{32}", visitor_id) else None
+
+
 def _read(request: HttpRequest, name: str):
     try:
         return request.get_signed_cookie(name, salt=COOKIE_SALT)
@@ -139,8 +145,8 @@ class TrackingContext:
     def from_request(cls, request: HttpRequest) -> TrackingContext:
         device, is_bot = device_of(request.headers.get("User-Agent", ""))
         changed = set()
-        visitor_id = _read(request, VISITOR_COOKIE)
-        new_visitor = not (visitor_id and re.fullmatch(r"[0-9a-f]{32}", visitor_id))
+        visitor_id = visitor_id_from_cookie(request)
+        new_visitor = visitor_id is None
         if new_visitor:
             visitor_id = uuid.uuid4().hex
             changed.add(VISITOR_COOKIE)

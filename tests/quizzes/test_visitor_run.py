@@ -119,7 +119,7 @@ class TestHtmx:
         url = step_url(attempt, question(scorecard, "Do you advertise?"))
         response = client.get(url, headers=self.headers)
         page = response.content.decode()
-        assert page.lstrip().startswith('<section class="card" id="quiz-card">')
+        assert page.lstrip().startswith('<section class="card" id="quiz-card"')
         assert "<html" not in page
         assert response["HX-Push-Url"] == url
         assert "autofocus" in page  # focus moves to the new question

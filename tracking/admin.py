@@ -1,0 +1,64 @@
+"""Conversion events in admin: read-only (append-only, no path changes one)."""
+
+from django.contrib import admin
+
+from tracking.models import ConversionEvent, EventEnrichment, ReconciliationRun, RejectedEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+class EnrichmentInline(admin.TabularInline):
+    model = EventEnrichment
+    extra = 0
+    can_delete = False
+    readonly_fields = ["client_event_id", "properties", "occurred_at", "received_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConversionEvent)
+class ConversionEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "name",
+        "quiz",
+        "source",
+        "ft_source",
+        "device",
+        "is_bot",
+        "is_preview",
+    ]
+    list_filter = ["name", "source", "quiz", "device", "is_bot", "is_preview"]
+    search_fields = ["event_id", "visitor_id", "attempt__token"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["quiz"]
+    inlines = [EnrichmentInline]
+    show_full_result_count = False
+
+
+@admin.register(RejectedEvent)
+class RejectedEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "reason", "visitor_id"]
+    search_fields = ["reason", "visitor_id"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ["ran_at", "ok", "since"]

@@ -1,0 +1,148 @@
+"""POST /t/events: the browser's conversion events, in batches of up to 50."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    parser_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+
+from tracking.attribution import device_of, visitor_id_from_cookie
+from tracking.ingest import client_events_ingest
+from tracking.models import RejectedEvent
+
+
+class VisitorRateThrottle(SimpleRateThrottle):
+    """Per visitor (the signed cookie), not per IP address."""
+
+    scope = "tracking"
+
+    def get_cache_key(self, request, view):
+        visitor_id = visitor_id_from_cookie(request._request)
+        return self.cache_format % {"scope": self.scope, "ident": visitor_id or "anonymous"}
+
+
+def _origin_allowed(request) -> bool:
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    candidate = f"{parts.scheme}://{parts.netloc}"
+    own = f"{request.scheme}://{request.get_host()}"
+    return candidate == own or candidate in settings.CSRF_TRUSTED_ORIGINS
+
+
+def _problem(detail: str, code: int, *, keep: dict | None = None) -> Response:
+    if keep is not None:
+        RejectedEvent.objects.create(reason=detail[:500], **keep)
+    return Response({"detail": detail}, status=code)
+
+
+EVENT = inline_serializer(
+    "ClientEvent",
+    {
+        "id": serializers.UUIDField(help_text="The browser's own id for this event."),
+        "name": serializers.CharField(help_text="A name of the tracking plan."),
+        "time": serializers.DateTimeField(help_text="When it happened, with a time zone."),
+        "server_event_id": serializers.UUIDField(help_text="The server event it is about."),
+        "properties": serializers.DictField(required=False),
+    },
+)
+
+
+@extend_schema(
+    request=inline_serializer("ClientEventBatch", {"events": serializers.ListField(child=EVENT)}),
+    responses={
+        200: inline_serializer(
+            "ClientEventResults",
+            {
+                "accepted": serializers.IntegerField(),
+                "duplicates": serializers.IntegerField(),
+                "rejected": serializers.IntegerField(),
+                "results": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    },
+    examples=[
+        OpenApiExample(
+            "Time on a question",
+            value={
+                "events": [
+                    {
+                        "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                        "name": "question_viewed",
+                        "time": "2026-11-30T12:00:00Z",
+                        "server_event_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                        "properties": {"time_visible_ms": 5300},
+                    }
+                ]
+            },
+        )
+    ],
+    description=(
+        "Each event is answered on its own: accepted, duplicate (already stored), or rejected "
+        "with the reason. The response is 400 when every event was rejected."
+    ),
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([VisitorRateThrottle])
+@parser_classes([])
+def events(request: Request) -> Response:
+    raw_request = request._request
+    if not _origin_allowed(raw_request):
+        return _problem("Events are accepted from this site's own pages only.", 403)
+    visitor_id = visitor_id_from_cookie(raw_request)
+    if visitor_id is None:
+        return _problem("No visitor cookie: events come from a quiz page's visitor.", 403)
+    length = int(raw_request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.TRACKING_MAX_BODY:
+        return _problem(f"The body is over {settings.TRACKING_MAX_BODY} bytes.", 413)
+    body = raw_request.body
+    if len(body) > settings.TRACKING_MAX_BODY:
+        return _problem(f"The body is over {settings.TRACKING_MAX_BODY} bytes.", 413)
+    keep = {"visitor_id": visitor_id, "raw": body[:10000].decode("utf-8", "replace")}
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _problem("The body is not valid JSON.", 400, keep=keep)
+    items = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        return _problem("Send an object with a non-empty list “events”.", 400, keep=keep)
+    if len(items) > settings.TRACKING_MAX_BATCH:
+        return _problem(
+            f"Send at most {settings.TRACKING_MAX_BATCH} events at a time.", 400, keep=keep
+        )
+    device, is_bot = device_of(raw_request.headers.get("User-Agent", ""))
+    outcomes = client_events_ingest(
+        visitor_id=visitor_id, items=items, device=device, is_bot=is_bot
+    )
+    counts = {
+        s: sum(o.status == s for o in outcomes) for s in ("accepted", "duplicate", "rejected")
+    }
+    code = (
+        status.HTTP_400_BAD_REQUEST if counts["rejected"] == len(outcomes) else status.HTTP_200_OK
+    )
+    return Response(
+        {
+            "accepted": counts["accepted"],
+            "duplicates": counts["duplicate"],
+            "rejected": counts["rejected"],
+            "results": [o.as_dict() for o in outcomes],
+        },
+        status=code,
+    )

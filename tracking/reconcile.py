@@ -1,0 +1,111 @@
+"""Prove that events and leads agree: `manage.py reconcile_events`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, F, Q
+
+from leads.models import Lead
+from tracking import plan
+from tracking.models import ConversionEvent, ReconciliationRun
+
+SHOWN = 20  # examples listed per check
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def reconcile(*, since: datetime | None = None) -> list[Check]:
+    leads = Lead.objects.all()
+    events = ConversionEvent.objects.all()
+    if since is not None:
+        leads = leads.filter(created_at__gte=since)
+        events = events.filter(occurred_at__gte=since)
+    submitted = events.filter(name="lead_submitted")
+
+    # 1. Every lead has exactly one lead_submitted, with its score and tier.
+    lead_check = Check("every lead has one lead_submitted with the same score and tier")
+    by_lead: dict[int, list[ConversionEvent]] = {}
+    for event in ConversionEvent.objects.filter(
+        name="lead_submitted", lead__in=leads.values("pk")
+    ).only("lead_id", "properties"):
+        by_lead.setdefault(event.lead_id, []).append(event)
+    for lead in leads.only("pk", "score_points", "score_percent", "tier_name").iterator():
+        lead_check.checked += 1
+        found = by_lead.get(lead.pk, [])
+        if len(found) != 1:
+            lead_check.problems.append(f"lead {lead.pk} has {len(found)} lead_submitted events")
+            continue
+        props = found[0].properties
+        given = (props.get("score"), props.get("percent"), props.get("tier"))
+        if given != (lead.score_points, lead.score_percent, lead.tier_name):
+            lead_check.problems.append(
+                f"lead {lead.pk}: event says {given}, the lead "
+                f"{(lead.score_points, lead.score_percent, lead.tier_name)}"
+            )
+
+    # 2. Every lead_submitted has its lead.
+    orphan_check = Check("every lead_submitted has its lead", checked=submitted.count())
+    for event_id in submitted.filter(lead__isnull=True).values_list("event_id", flat=True):
+        orphan_check.problems.append(f"lead_submitted {event_id} has no lead")
+
+    # 3. Once-only events are unique.
+    unique_check = Check("once-only events are unique")
+    per_attempt = (
+        events.filter(name__in=plan.ONCE_PER_ATTEMPT)
+        .values("attempt_id", "name")
+        .annotate(n=Count("id"))
+    )
+    per_question = (
+        events.filter(name__in=plan.ONCE_PER_QUESTION)
+        .values("attempt_id", "name", "question_id")
+        .annotate(n=Count("id"))
+    )
+    for group in (per_attempt, per_question):
+        unique_check.checked += group.count()
+        for row in group.filter(n__gt=1):
+            unique_check.problems.append(
+                f"{row['n']}× {row['name']} in attempt {row['attempt_id']}"
+            )
+
+    # 4. No event points at nothing.
+    dangling_check = Check("no event points at nothing", checked=events.count())
+    needs_attempt = [n for n in plan.SERVER_EVENTS if n != "quiz_viewed"] + ["cta_clicked"]
+    for event_id, name in events.filter(
+        Q(name__in=needs_attempt, attempt__isnull=True)
+        | Q(name__in=plan.ONCE_PER_QUESTION, question__isnull=True)
+        | Q(name__in=["lead_submitted", "result_viewed"], lead__isnull=True)
+        | (Q(attempt__isnull=False) & ~Q(attempt__quiz_id=F("quiz_id")))
+    ).values_list("event_id", "name"):
+        dangling_check.problems.append(f"{name} {event_id} points at a missing or wrong record")
+
+    return [lead_check, orphan_check, unique_check, dangling_check]
+
+
+def reconcile_and_record(*, since: datetime | None = None) -> ReconciliationRun:
+    checks = reconcile(since=since)
+    return ReconciliationRun.objects.create(
+        since=since,
+        ok=all(c.ok for c in checks),
+        summary={
+            "checks": [
+                {
+                    "name": c.name,
+                    "checked": c.checked,
+                    "problems": len(c.problems),
+                    "examples": c.problems[:SHOWN],
+                }
+                for c in checks
+            ]
+        },
+    )

@@ -1,0 +1,236 @@
+"""Reports computed from conversion events, the source of truth.
+
+Bots and previews are always left out. An event belongs to a report when it
+happened within the date range. A plain reference implementation in
+tests/tracking/test_reports.py checks these numbers on generated event logs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Avg, Count, IntegerField, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from quizzes.models import Quiz
+from tracking import plan
+from tracking.models import ConversionEvent
+
+UNITS = {"attempts": "attempt_id", "visitors": "visitor_id"}
+
+
+def events_for(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+    return ConversionEvent.objects.filter(
+        quiz=quiz, occurred_at__gte=start, occurred_at__lt=end, is_bot=False, is_preview=False
+    )
+
+
+def rate(count: int, base: int | None) -> float | None:
+    """A percent with one decimal; None when there is nothing to divide by."""
+    if not base:
+        return None
+    return round(100 * count / base, 1)
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str
+    label: str
+    count: int
+    base: int | None  # the step before: for a question, the attempts shown it
+    from_previous: float | None
+    from_start: float | None
+    dropoff: int | None
+    shown: int | None = None  # questions only
+
+
+def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -> list[FunnelStep]:
+    """viewed → started → each question → completed → lead submitted.
+
+    Counts are unique attempts (or unique visitors). A question's step counts
+    the attempts that answered it, against the attempts that were shown it, so
+    a branch that skips a question is not drop-off. Completed is measured
+    against Started (all drop-off across the questions), Lead against
+    Completed. Viewed counts unique visitors in both units: a view comes before
+    any attempt.
+    """
+    column = UNITS[unit]
+    events = events_for(quiz, start, end)
+    names = [
+        "quiz_started",
+        "question_viewed",
+        "question_answered",
+        "quiz_completed",
+        "lead_submitted",
+    ]
+    # Once-only events are unique per attempt in the database itself, so a plain
+    # count is the count of unique attempts, and much cheaper than DISTINCT.
+    counted = Count("id") if unit == "attempts" else Count(column, distinct=True)
+    rows = events.filter(name__in=names).values("name", "question_id").annotate(n=counted)
+    by_name: dict[str, int] = defaultdict(int)
+    by_question: dict[tuple[str, int], int] = {}
+    for row in rows:
+        if row["name"] in plan.ONCE_PER_QUESTION:
+            if row["question_id"] is not None:  # a deleted question has no step any more
+                by_question[(row["name"], row["question_id"])] = row["n"]
+        else:
+            by_name[row["name"]] = row["n"]
+    viewed = events.filter(name="quiz_viewed").aggregate(n=Count("visitor_id", distinct=True))["n"]
+
+    steps: list[FunnelStep] = []
+    first = viewed
+
+    def add(key, label, count, base, *, shown=None):
+        steps.append(
+            FunnelStep(
+                key=key,
+                label=label,
+                count=count,
+                base=base,
+                from_previous=rate(count, base),
+                from_start=rate(count, first),
+                dropoff=None if base is None else base - count,
+                shown=shown,
+            )
+        )
+
+    add("quiz_viewed", "Viewed", viewed, None)
+    started = by_name["quiz_started"]
+    add("quiz_started", "Started", started, viewed)
+    for number, question in enumerate(quiz.ordered_questions(), start=1):
+        shown = by_question.get(("question_viewed", question.pk), 0)
+        answered = by_question.get(("question_answered", question.pk), 0)
+        add(f"question_{question.pk}", f"Q{number}. {question.text}", answered, shown, shown=shown)
+    completed = by_name["quiz_completed"]
+    add("quiz_completed", "Completed", completed, started)
+    add("lead_submitted", "Lead submitted", by_name["lead_submitted"], completed)
+    return steps
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (q in 0..1)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Timing:
+    label: str
+    count: int
+    median_s: float | None
+    p90_s: float | None
+
+
+def timing(quiz: Quiz, start: datetime, end: datetime) -> list[Timing]:
+    """Time to complete (quiz_started → quiz_completed) and per question (shown → answered)."""
+    events = events_for(quiz, start, end)
+    durations = [
+        d / 1000
+        for d in events.filter(name="quiz_completed").values_list(
+            Cast(KT("properties__duration_ms"), IntegerField()), flat=True
+        )
+        if d is not None
+    ]
+    rows = [_timing("Whole quiz", durations)]
+    shown: dict[tuple[int, int], datetime] = {}
+    answered: dict[tuple[int, int], datetime] = {}
+    for name, attempt_id, question_id, moment in events.filter(
+        name__in=["question_viewed", "question_answered"]
+    ).values_list("name", "attempt_id", "question_id", "occurred_at"):
+        (shown if name == "question_viewed" else answered)[(attempt_id, question_id)] = moment
+    per_question: dict[int, list[float]] = defaultdict(list)
+    for key, moment in answered.items():
+        if key in shown:
+            per_question[key[1]].append(max(0.0, (moment - shown[key]).total_seconds()))
+    for number, question in enumerate(quiz.ordered_questions(), start=1):
+        rows.append(_timing(f"Q{number}. {question.text}", per_question.get(question.pk, [])))
+    return rows
+
+
+def _timing(label: str, seconds: list[float]) -> Timing:
+    def rounded(value):
+        return None if value is None else round(value, 1)
+
+    return Timing(
+        label, len(seconds), rounded(percentile(seconds, 0.5)), rounded(percentile(seconds, 0.9))
+    )
+
+
+@dataclass
+class SourceRow:
+    source: str
+    medium: str
+    campaign: str
+    referrer: str
+    visitors: int = 0
+    leads: int = 0
+    average_percent: float | None = None
+    tiers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def conversion(self) -> float | None:
+        return rate(self.leads, self.visitors)
+
+
+FIRST_TOUCH = ("ft_source", "ft_medium", "ft_campaign", "ft_referrer")
+
+
+def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
+    """First-touch source, medium, campaign and referrer: visitors, leads, conversion,
+    average score and tier mix. Visitors are those who viewed or started the quiz."""
+    events = events_for(quiz, start, end)
+    table: dict[tuple, SourceRow] = {}
+
+    def row(key) -> SourceRow:
+        if key not in table:
+            table[key] = SourceRow(*key)
+        return table[key]
+
+    for item in (
+        events.filter(name__in=["quiz_viewed", "quiz_started"])
+        .values(*FIRST_TOUCH)
+        .annotate(n=Count("visitor_id", distinct=True))
+    ):
+        row(tuple(item[k] for k in FIRST_TOUCH)).visitors = item["n"]
+    leads = events.filter(name="lead_submitted")
+    percent = Cast(KT("properties__percent"), IntegerField())
+    for item in leads.values(*FIRST_TOUCH).annotate(n=Count("id"), avg=Avg(percent)):
+        entry = row(tuple(item[k] for k in FIRST_TOUCH))
+        entry.leads = item["n"]
+        entry.average_percent = None if item["avg"] is None else round(float(item["avg"]), 1)
+    for item in leads.values(*FIRST_TOUCH, tier=KT("properties__tier")).annotate(n=Count("id")):
+        row(tuple(item[k] for k in FIRST_TOUCH)).tiers[item["tier"]] = item["n"]
+    return sorted(table.values(), key=lambda r: (-r.leads, -r.visitors, r.source, r.medium))
+
+
+@dataclass
+class AttributionRow:
+    source: str
+    first_touch_leads: int = 0
+    last_touch_leads: int = 0
+    first_touch_hot: int = 0
+    last_touch_hot: int = 0
+
+
+def attribution(quiz: Quiz, start: datetime, end: datetime) -> list[AttributionRow]:
+    """Leads and hot leads (the quiz's top tier) by first-touch and by last-touch source."""
+    leads = events_for(quiz, start, end).filter(name="lead_submitted")
+    hot = Count("id", filter=Q(properties__top_tier=True))
+    table: dict[str, AttributionRow] = {}
+    for touch, column in (("first_touch", "ft_source"), ("last_touch", "lt_source")):
+        for item in leads.values(column).annotate(n=Count("id"), hot=hot):
+            entry = table.setdefault(item[column], AttributionRow(item[column]))
+            setattr(entry, f"{touch}_leads", item["n"])
+            setattr(entry, f"{touch}_hot", item["hot"])
+    return sorted(
+        table.values(), key=lambda r: (-r.first_touch_leads, -r.last_touch_leads, r.source)
+    )

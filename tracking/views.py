@@ -1,0 +1,163 @@
+"""The marketer's dashboard (/dashboard/) and the event timeline partial."""
+
+from __future__ import annotations
+
+import csv
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from quizzes.models import Attempt
+from tracking import reports
+from tracking.forms import ReportFilterForm
+from tracking.models import ConversionEvent, ReconciliationRun
+
+MARKETERS = "Marketers"
+SALES = "Sales"
+
+
+def _in_group(user, *names: str) -> bool:
+    return user.is_superuser or user.groups.filter(name__in=names).exists()
+
+
+def group_required(*names: str):
+    """Logged-in members of one of `names` (or superusers); others get a 403 page."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not _in_group(request.user, *names):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _tables(form: ReportFilterForm) -> dict:
+    quiz = form.cleaned_data["quiz"]
+    start, end = form.bounds()
+    return {
+        "funnel": reports.funnel(quiz, start, end, form.cleaned_data["unit"]),
+        "timing": reports.timing(quiz, start, end),
+        "sources": reports.sources(quiz, start, end),
+        "attribution": reports.attribution(quiz, start, end),
+    }
+
+
+@require_GET
+@group_required(MARKETERS)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm.from_query(request.GET)
+    context = {"form": form, "reconciliation": ReconciliationRun.objects.first()}
+    status = 200
+    if form.is_valid():
+        context.update(_tables(form))
+        context["query"] = request.GET.urlencode()
+    else:
+        status = 400
+    template = "tracking/dashboard.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#report"
+    return render(request, template, context, status=status)
+
+
+CSV_COLUMNS = {
+    "funnel": (
+        [
+            "step",
+            "count",
+            "base",
+            "conversion_from_previous_pct",
+            "conversion_from_start_pct",
+            "dropoff",
+        ],
+        lambda r: [r.label, r.count, r.base, r.from_previous, r.from_start, r.dropoff],
+    ),
+    "timing": (
+        ["step", "count", "median_seconds", "p90_seconds"],
+        lambda r: [r.label, r.count, r.median_s, r.p90_s],
+    ),
+    "sources": (
+        [
+            "source",
+            "medium",
+            "campaign",
+            "referrer",
+            "visitors",
+            "leads",
+            "conversion_pct",
+            "average_percent",
+            "tier_mix",
+        ],
+        lambda r: [
+            r.source,
+            r.medium,
+            r.campaign,
+            r.referrer,
+            r.visitors,
+            r.leads,
+            r.conversion,
+            r.average_percent,
+            "; ".join(f"{k}: {v}" for k, v in sorted(r.tiers.items())),
+        ],
+    ),
+    "attribution": (
+        ["source", "first_touch_leads", "last_touch_leads", "first_touch_hot", "last_touch_hot"],
+        lambda r: [
+            r.source,
+            r.first_touch_leads,
+            r.last_touch_leads,
+            r.first_touch_hot,
+            r.last_touch_hot,
+        ],
+    ),
+}
+
+
+def spreadsheet_safe(value) -> object:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@require_GET
+@group_required(MARKETERS)
+def report_csv(request: HttpRequest, table: str) -> HttpResponse:
+    if table not in CSV_COLUMNS:
+        return HttpResponse(f"No report called “{table}”.", status=404, content_type="text/plain")
+    form = ReportFilterForm.from_query(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+    header, cells = CSV_COLUMNS[table]
+    quiz = form.cleaned_data["quiz"]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"{quiz.slug}-{table}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in _tables(form)[table]:
+        writer.writerow([spreadsheet_safe(v) for v in cells(row)])
+    return response
+
+
+@require_GET
+@group_required(MARKETERS, SALES)
+def timeline(request: HttpRequest, token: str) -> HttpResponse:
+    """The visitor's events for one attempt: a partial other pages load by URL."""
+    attempt = get_object_or_404(Attempt.objects.select_related("quiz"), token=token)
+    events = (
+        ConversionEvent.objects.filter(attempt=attempt)
+        .select_related("question")
+        .prefetch_related("enrichments")
+        .order_by("occurred_at", "id")
+    )
+    return render(request, "tracking/timeline.html", {"attempt": attempt, "events": events})
