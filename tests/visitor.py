@@ -50,9 +50,9 @@ def answer_data(q: Question, *labels: str, rating: int | None = None, text: str 
     return {}
 
 
-def answer(client: Client, attempt: Attempt, prompt: str, *labels: str, **kwargs):
+def answer(client: Client, attempt: Attempt, prompt: str, *labels: str, headers=None, **kwargs):
     q = question(attempt.quiz, prompt)
-    return client.post(step_url(attempt, q), answer_data(q, *labels, **kwargs))
+    return client.post(step_url(attempt, q), answer_data(q, *labels, **kwargs), headers=headers)
 
 
 # The scorecard's answers for a full run, and what they score (see ScorecardFactory).
