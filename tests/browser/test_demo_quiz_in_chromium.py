@@ -1,12 +1,14 @@
 """A visitor takes the demo quiz to its result in Chromium: with htmx, and without JavaScript."""
 
 import re
+import time
 
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from leads.models import Lead
+from tracking.models import ConversionEvent, EventEnrichment
 
 pytestmark = pytest.mark.browser
 
@@ -100,8 +102,25 @@ def _take_the_quiz(page: Page, url: str, *, htmx: bool) -> None:
     assert f"Your score: {lead.score_percent} %" in page.content()
 
 
+def _wait_for(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def test_the_demo_quiz_with_htmx_swaps_each_step_without_reloading(phone, demo):
     _take_the_quiz(phone, demo, htmx=True)
+    # tracking.js added the time on each question to the server's events, by their ids,
+    # across the swaps: no second question_viewed, one enrichment per question left.
+    viewed = ConversionEvent.objects.filter(name="question_viewed")
+    assert _wait_for(lambda: EventEnrichment.objects.count() >= viewed.count())
+    enriched = EventEnrichment.objects.filter(event__name="question_viewed")
+    assert {e.event_id for e in enriched} == set(viewed.values_list("id", flat=True))
+    assert all(e.properties["time_visible_ms"] >= 0 for e in enriched)
+    assert ConversionEvent.objects.filter(source="client").count() == 0
 
 
 def test_the_demo_quiz_works_without_javascript(phone_without_javascript, demo):

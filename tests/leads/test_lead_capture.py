@@ -1,14 +1,11 @@
 """The lead form and the personal result."""
 
-import threading
-
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from leads.models import Lead
 from quizzes.models import Answer, Choice, Quiz
+from tests.concurrency import at_once, on_postgres
 from tests.quizzes.factories import ScorecardFactory
 from tests.visitor import (
     answer,
@@ -22,11 +19,6 @@ from tests.visitor import (
 )
 
 pytestmark = pytest.mark.django_db
-
-on_postgres = pytest.mark.skipif(
-    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
-    reason="real row locks and concurrent connections need PostgreSQL (run with DATABASE_URL)",
-)
 
 
 def test_a_finished_run_becomes_a_scored_lead_and_a_personal_result(client, scorecard):
@@ -185,32 +177,12 @@ class TestBadLeadInput:
         assert (Lead.objects.get().name, Lead.objects.get().company) == ("", "")
 
 
-def _post_at_once(posts):
-    """Run each post in its own thread and connection, released together."""
-    barrier = threading.Barrier(len(posts))
-    responses = [None] * len(posts)
-
-    def worker(i, post):
-        try:
-            barrier.wait(timeout=10)
-            responses[i] = post()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, p)) for i, p in enumerate(posts)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return responses
-
-
 @on_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_lead_posts_at_the_same_moment_make_one_lead(scorecard):
     attempt = run(Client(), scorecard)
     clients = [Client(), Client()]
-    responses = _post_at_once([lambda c=c: submit_lead(c, attempt) for c in clients])
+    responses = at_once([lambda c=c: submit_lead(c, attempt) for c in clients])
     assert [r.status_code for r in responses] == [302, 302]
     assert {r["Location"] for r in responses} == {result_url(attempt)}
     assert Lead.objects.filter(attempt=attempt).count() == 1
@@ -221,7 +193,7 @@ def test_two_lead_posts_at_the_same_moment_make_one_lead(scorecard):
 def test_two_answers_to_one_question_at_the_same_moment_make_one_answer(scorecard):
     attempt = start(Client(), scorecard)
     clients = [Client(), Client(), Client()]
-    responses = _post_at_once(
+    responses = at_once(
         [lambda c=c: answer(c, attempt, "Do you advertise?", "Yes") for c in clients]
     )
     assert [r.status_code for r in responses] == [302, 302, 302]

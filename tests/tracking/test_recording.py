@@ -8,6 +8,7 @@ from django.test import Client
 
 from leads.models import Lead
 from leads.signals import lead_captured
+from tests.concurrency import at_once, on_postgres
 from tests.visitor import HOT_RUN, answer, question, result_url, run, start, step_url, submit_lead
 from tracking import plan
 from tracking.models import AppendOnlyError, ConversionEvent
@@ -172,3 +173,24 @@ def test_the_page_renders_the_server_event_ids(client, scorecard):
     page = client.get(step_url(attempt, question(scorecard, "Do you advertise?"))).content.decode()
     viewed = ConversionEvent.objects.get(name="question_viewed")
     assert f'data-track-event="{viewed.event_id}" data-track-name="question_viewed"' in page
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_leave_one_event_of_each_once_only_kind(scorecard):
+    import uuid
+
+    key = uuid.uuid4()
+    clients = [Client() for _ in range(3)]
+    attempts = at_once([lambda c=c: start(c, scorecard, start_key=key) for c in clients])
+    assert len({a.pk for a in attempts}) == 1
+    attempt = attempts[0]
+    url = step_url(attempt, question(scorecard, "Do you advertise?"))
+    at_once([lambda c=c: c.get(url) for c in clients])
+    at_once([lambda c=c: answer(c, attempt, "Do you advertise?", "Yes") for c in clients])
+    counts = names(attempt=attempt)
+    assert (counts["quiz_started"], counts["question_viewed"], counts["question_answered"]) == (
+        1,
+        1,
+        1,
+    )
