@@ -6,7 +6,7 @@ constraints), not only by their deterministic ids.
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -17,6 +17,33 @@ from tracking import plan
 
 class AppendOnlyError(RuntimeError):
     pass
+
+
+class EventQuerySet(models.QuerySet):
+    def insert_once(self, event: ConversionEvent) -> bool:
+        """Insert the event unless one with its id (or its once-only key) exists.
+
+        One statement, INSERT … ON CONFLICT DO NOTHING RETURNING id, on
+        PostgreSQL and SQLite alike: no read before, no savepoint, and no
+        error for the request that lost a race. Returns whether it inserted.
+        """
+        connection = connections[self.db]
+        fields = [f for f in event._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        values = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
+        sql = (
+            f"INSERT INTO {connection.ops.quote_name(event._meta.db_table)} ({columns}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        event.pk = row[0]
+        event._state.adding = False
+        event._state.db = self.db
+        return True
 
 
 class ConversionEvent(models.Model):
@@ -61,6 +88,8 @@ class ConversionEvent(models.Model):
     device = models.CharField(max_length=8, choices=Device.choices, default=Device.UNKNOWN)
     is_bot = models.BooleanField(default=False)
     is_preview = models.BooleanField(default=False)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["occurred_at", "id"]

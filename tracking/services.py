@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -71,10 +70,6 @@ def event_record(
     tracking = getattr(request, "tracking", None) if request is not None else None
     if tracking is not None:
         tracking.event_ids[name] = str(event_id)
-    existing = ConversionEvent.objects.filter(event_id=event_id).first()
-    if existing is not None:
-        return existing, False
-
     first = tracking.first_touch if tracking else {}
     last = tracking.last_touch if tracking else {}
     visitor_id = (attempt.visitor_id if attempt else "") or (
@@ -102,11 +97,9 @@ def event_record(
         is_bot=is_bot or (tracking.is_bot if tracking else False),
         is_preview=attempt.is_preview if attempt else bool(props.get("preview")),
     )
-    try:
-        with transaction.atomic():
-            event.save()
-    except IntegrityError:
-        # A concurrent request recorded the same action first.
+    if not ConversionEvent.objects.insert_once(event):
+        # Recorded before: a retry, a double click, the back button or a
+        # concurrent request for the same action.
         return ConversionEvent.objects.get(event_id=event_id), False
     event_recorded.send(sender=ConversionEvent, event=event)
     return event, True
