@@ -23,12 +23,12 @@ os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 30)
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from django.db import connection
+from django.test.utils import setup_databases, teardown_databases
 
 
 @contextlib.contextmanager

@@ -12,7 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Avg, Count, IntegerField, Q, QuerySet
+from django.db import connections
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -27,6 +28,24 @@ def events_for(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[Conversio
     return ConversionEvent.objects.filter(
         quiz=quiz, occurred_at__gte=start, occurred_at__lt=end, is_bot=False, is_preview=False
     )
+
+
+def count_distinct(queryset: QuerySet, group: list[str], column: str) -> list[tuple]:
+    """(*group, unique count of `column`) rows.
+
+    Written as COUNT(*) over a SELECT DISTINCT subquery: PostgreSQL hashes
+    that, where COUNT(DISTINCT …) sorts, several times slower on a million rows.
+    """
+    inner = queryset.order_by().values_list(*group, column).distinct()
+    sql, params = inner.query.sql_with_params()
+    quote = connections[queryset.db].ops.quote_name
+    columns = ", ".join(quote(g) for g in group)
+    outer = f"SELECT {columns + ', ' if group else ''}COUNT(*) FROM ({sql}) AS d"
+    if group:
+        outer += f" GROUP BY {columns}"
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(outer, params)
+        return cursor.fetchall()
 
 
 def rate(count: int, base: int | None) -> float | None:
@@ -67,19 +86,22 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
         "quiz_completed",
         "lead_submitted",
     ]
-    # Once-only events are unique per attempt in the database itself, so a plain
-    # count is the count of unique attempts, and much cheaper than DISTINCT.
-    counted = Count("id") if unit == "attempts" else Count(column, distinct=True)
-    rows = events.filter(name__in=names).values("name", "question_id").annotate(n=counted)
+    stepped = events.filter(name__in=names)
+    if unit == "attempts":
+        # Once-only events are unique per attempt in the database itself, so a
+        # plain count is the count of unique attempts, and much cheaper.
+        rows = stepped.order_by().values_list("name", "question_id").annotate(n=Count("id"))
+    else:
+        rows = count_distinct(stepped, ["name", "question_id"], column)
     by_name: dict[str, int] = defaultdict(int)
     by_question: dict[tuple[str, int], int] = {}
-    for row in rows:
-        if row["name"] in plan.ONCE_PER_QUESTION:
-            if row["question_id"] is not None:  # a deleted question has no step any more
-                by_question[(row["name"], row["question_id"])] = row["n"]
+    for name, question_id, n in rows:
+        if name in plan.ONCE_PER_QUESTION:
+            if question_id is not None:  # a deleted question has no step any more
+                by_question[(name, question_id)] = n
         else:
-            by_name[row["name"]] = row["n"]
-    viewed = events.filter(name="quiz_viewed").aggregate(n=Count("visitor_id", distinct=True))["n"]
+            by_name[name] = n
+    [(viewed,)] = count_distinct(events.filter(name="quiz_viewed"), [], "visitor_id")
 
     steps: list[FunnelStep] = []
     first = viewed
@@ -195,20 +217,23 @@ def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
             table[key] = SourceRow(*key)
         return table[key]
 
-    for item in (
-        events.filter(name__in=["quiz_viewed", "quiz_started"])
-        .values(*FIRST_TOUCH)
-        .annotate(n=Count("visitor_id", distinct=True))
-    ):
-        row(tuple(item[k] for k in FIRST_TOUCH)).visitors = item["n"]
-    leads = events.filter(name="lead_submitted")
+    viewers = events.filter(name__in=["quiz_viewed", "quiz_started"])
+    for *key, n in count_distinct(viewers, list(FIRST_TOUCH), "visitor_id"):
+        row(tuple(key)).visitors = n
     percent = Cast(KT("properties__percent"), IntegerField())
-    for item in leads.values(*FIRST_TOUCH).annotate(n=Count("id"), avg=Avg(percent)):
-        entry = row(tuple(item[k] for k in FIRST_TOUCH))
-        entry.leads = item["n"]
-        entry.average_percent = None if item["avg"] is None else round(float(item["avg"]), 1)
-    for item in leads.values(*FIRST_TOUCH, tier=KT("properties__tier")).annotate(n=Count("id")):
-        row(tuple(item[k] for k in FIRST_TOUCH)).tiers[item["tier"]] = item["n"]
+    percent_sums: dict[tuple, int] = defaultdict(int)
+    for *key, tier, n, total in (
+        events.filter(name="lead_submitted")
+        .order_by()
+        .values_list(*FIRST_TOUCH, KT("properties__tier"))
+        .annotate(n=Count("id"), total=Sum(percent))
+    ):
+        entry = row(tuple(key))
+        entry.leads += n
+        entry.tiers[tier] = n
+        percent_sums[tuple(key)] += total or 0
+    for key, total in percent_sums.items():
+        table[key].average_percent = round(total / table[key].leads, 1)
     return sorted(table.values(), key=lambda r: (-r.leads, -r.visitors, r.source, r.medium))
 
 
