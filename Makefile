@@ -6,12 +6,13 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: help install install-dev run test test-fast lint format chromium clean
+.PHONY: help install install-dev run test test-fast lint format chromium bench bench-smoke clean
 
 help:
 	@echo "make run     install, migrate, load the demo quiz and start web + worker + scheduler"
 	@echo "make test    install and run the whole test suite (browser tests included)"
 	@echo "make lint    ruff, makemigrations --check"
+	@echo "make bench   the benchmarks, on PostgreSQL (DATABASE_URL)"
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +58,18 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks run on PostgreSQL (DATABASE_URL, default the local server) in a throwaway database.
+bench: install-dev
+	$(BIN)/python bench/tracking_overhead.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/reports.py
+
+# The same scripts at toy sizes: proves they still run (CI), measures nothing.
+bench-smoke: install-dev
+	$(BIN)/python bench/tracking_overhead.py 2
+	$(BIN)/python bench/ingest.py 3
+	$(BIN)/python bench/reports.py 2000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
