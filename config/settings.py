@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "quizzes",
     "leads",
     "tracking",
+    "automations",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,24 @@ SPECTACULAR_SETTINGS = {
 TRACKING_MAX_BODY = env_int("TRACKING_MAX_BODY", 64 * 1024)
 TRACKING_MAX_BATCH = 50
 
+# Automations: HubSpot, webhooks, e-mail.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+HUBSPOT_TOKEN = env_str("HUBSPOT_TOKEN", "")
+HUBSPOT_BASE_URL = env_str("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+AUTOMATIONS_HTTP_TIMEOUT = float(env_str("AUTOMATIONS_HTTP_TIMEOUT", "10"))
+AUTOMATIONS_ALLOW_PRIVATE_URLS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_URLS", False)
+AUTOMATIONS_BACKOFF_BASE = float(env_str("AUTOMATIONS_BACKOFF_BASE", "2"))
+AUTOMATIONS_MAX_ATTEMPTS = env_int("AUTOMATIONS_MAX_ATTEMPTS", 8)
+AUTOMATIONS_CLAIM_TIMEOUT = env_int("AUTOMATIONS_CLAIM_TIMEOUT", 120)
+AUTOMATIONS_QUEUE_ON_COMMIT = env_bool("AUTOMATIONS_QUEUE_ON_COMMIT", True)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "quizfunnel@localhost")
+
 LOGIN_URL = "admin:login"
 CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"
 
@@ -220,6 +239,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "reconcile-events": {"task": "tracking.tasks.reconcile_events", "schedule": 3600.0},
+    "sweep-deliveries": {
+        "task": "automations.tasks.sweep_deliveries",
+        "schedule": float(env_str("SWEEP_SECONDS", "15")),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +48,16 @@ class Lead(models.Model):
     answers = models.JSONField(default=list, blank=True, help_text="The answers as given.")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+    )
+    first_response_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the lead first moved out of “new”."
+    )
     is_spam = models.BooleanField(default=False, help_text="The form's honeypot was filled.")
     is_preview = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -55,6 +66,7 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("export_lead", "Can export leads as CSV")]
         indexes = [
             models.Index(fields=["quiz", "-created_at"]),
             models.Index(fields=["email"]),
@@ -66,3 +78,36 @@ class Lead(models.Model):
 
     def get_result_url(self) -> str:
         return reverse("leads:result", kwargs={"slug": self.quiz.slug, "token": self.attempt.token})
+
+    @property
+    def first_response_time(self):
+        return None if self.first_response_at is None else self.first_response_at - self.created_at
+
+
+class StatusChange(models.Model):
+    """Every move of a lead through the pipeline: who, when, from, to."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="status_changes")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    from_status = models.CharField(max_length=20, choices=Lead.Status.choices)
+    to_status = models.CharField(max_length=20, choices=Lead.Status.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+class Note(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    text = models.TextField(max_length=4000)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

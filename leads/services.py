@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from leads import signals
-from leads.models import Lead
+from leads.models import Lead, Note, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
 from quizzes.models import Attempt, Question
 from quizzes.selectors import AttemptState, attempt_state
@@ -98,6 +98,42 @@ def lead_capture(
         attempt.save(update_fields=["finished_at"])
         signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, request=request)
         return lead, True
+
+
+def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
+    """Move a lead through the pipeline; the first move out of “new” is its first response."""
+    if status not in Lead.Status.values:
+        raise ValidationError(f"“{status}” is not a status.", code="bad_status")
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.status == status:
+            return None
+        change = StatusChange.objects.create(
+            lead=lead, by=by, from_status=lead.status, to_status=status
+        )
+        lead.status = status
+        fields = ["status"]
+        if lead.first_response_at is None and status != Lead.Status.NEW:
+            lead.first_response_at = change.at
+            fields.append("first_response_at")
+        lead.save(update_fields=fields)
+        return change
+
+
+def lead_assign(*, lead: Lead, owner, by=None) -> None:
+    with transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(owner=owner)
+        lead.owner = owner
+        signals.lead_assigned.send(sender=Lead, lead=lead, owner=owner, by=by)
+
+
+def lead_add_note(*, lead: Lead, text: str, author) -> Note:
+    text = text.strip()
+    if not text:
+        raise ValidationError("Write something in the note first.", code="empty")
+    if len(text) > 4000:
+        raise ValidationError("Keep a note under 4000 characters.", code="too_long")
+    return Note.objects.create(lead=lead, text=text, author=author)
 
 
 def result_show(*, lead: Lead, request: HttpRequest | None = None) -> None:

@@ -1,7 +1,10 @@
-"""Fixtures only wrap factories; helpers that drive the site live in tests/visitor.py."""
+"""Fixtures wrap factories and the fake HubSpot; helpers that drive the site live in
+tests/visitor.py."""
 
 import pytest
 
+from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
+from tests.fakes.hubspot import FakeHubSpot
 from tests.leads.factories import LeadFactory
 from tests.quizzes.factories import QuizFactory, ScorecardFactory
 
@@ -19,3 +22,30 @@ def draft_quiz(db):
 @pytest.fixture
 def lead(db):
     return LeadFactory()
+
+
+@pytest.fixture(autouse=True)
+def _deliveries_wait_for_the_test(settings):
+    # Tests run deliveries themselves; only the real-worker tests queue them.
+    settings.AUTOMATIONS_QUEUE_ON_COMMIT = False
+    settings.AUTOMATIONS_ALLOW_PRIVATE_URLS = True
+    settings.AUTOMATIONS_BACKOFF_BASE = 0.01
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def hubspot(settings):
+    fake = FakeHubSpot()
+    settings.HUBSPOT_BASE_URL = fake.url
+    settings.HUBSPOT_TOKEN = fake.token
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def hot_rule(db):
+    """lead_submitted with percent > 80 -> HubSpot task."""
+    rule = RuleFactory(name="Hot leads to HubSpot")
+    ConditionFactory(rule=rule, property="percent", operator=">", value="80")
+    ActionFactory(rule=rule, kind="hubspot", hubspot_owner_id="77")
+    return rule

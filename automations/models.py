@@ -1,0 +1,190 @@
+"""Automation rules on conversion events, and their outbox of deliveries."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from automations.conditions import OPERATORS, holds, parse_value
+from leads.models import Lead
+from tracking import plan
+from tracking.models import ConversionEvent
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class Rule(models.Model):
+    name = models.CharField(max_length=120)
+    enabled = models.BooleanField(default=True)
+    trigger = models.CharField(
+        max_length=40, choices=[(n, n) for n in plan.PLAN], default="lead_submitted"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Told by e-mail when the rule is paused (the CRM refused its credentials).",
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and self.paused_at is None
+
+    # Which events have an active rule: asked on every event, so kept for a few
+    # seconds per process (a change here clears it at once in this process).
+    _triggers: tuple[float, frozenset[str]] | None = None
+    TRIGGER_CACHE_SECONDS = 5.0
+
+    @classmethod
+    def active_triggers(cls) -> frozenset[str]:
+        now = time.monotonic()
+        if cls._triggers is None or now - cls._triggers[0] > cls.TRIGGER_CACHE_SECONDS:
+            names = cls.objects.filter(enabled=True, paused_at=None).values_list(
+                "trigger", flat=True
+            )
+            cls._triggers = (now, frozenset(names))
+        return cls._triggers[1]
+
+    @classmethod
+    def forget_triggers(cls) -> None:
+        cls._triggers = None
+
+    def matches(self, event: ConversionEvent) -> bool:
+        if event.name != self.trigger or event.is_bot or event.is_preview:
+            return False
+        return all(c.holds_for(event) for c in self.conditions.all())
+
+
+class Condition(models.Model):
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="conditions")
+    property = models.CharField(max_length=60, help_text="A property of the trigger event.")
+    operator = models.CharField(max_length=2, choices=[(o, o) for o in OPERATORS], default=">")
+    value = models.CharField(
+        max_length=500, help_text="For “in”, separate the values with commas (Warm, Hot)."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.property} {self.operator} {self.value}"
+
+    def clean(self) -> None:
+        try:
+            parse_value(self.rule.trigger, self.property, self.operator, self.value)
+        except ValidationError as error:
+            raise ValidationError({"value": error.messages}) from None
+
+    def holds_for(self, event: ConversionEvent) -> bool:
+        expected = parse_value(self.rule.trigger, self.property, self.operator, self.value)
+        return holds(event.properties.get(self.property), self.operator, expected)
+
+
+class Action(models.Model):
+    class Kind(models.TextChoices):
+        HUBSPOT = "hubspot", "HubSpot: upsert contact and create a task"
+        WEBHOOK = "webhook", "Webhook: POST the event and its lead"
+        EMAIL = "email", "E-mail the lead's owner (or the Sales group)"
+        ASSIGN = "assign", "Assign an owner (round robin among Sales)"
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    order = models.PositiveIntegerField(default=0)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    task_subject = models.CharField(
+        max_length=200, default="Call {name} — {tier} lead ({percent} %) from {quiz}"
+    )
+    task_due_hours = models.PositiveSmallIntegerField(default=1)
+    hubspot_owner_id = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.WEBHOOK and not self.webhook_url:
+            raise ValidationError({"webhook_url": "A webhook needs its URL."})
+
+
+class Delivery(models.Model):
+    """Work for later: one action on one event, written in the event's transaction."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Waiting to retry"
+        DELIVERED = "delivered", "Delivered"
+        DEAD = "dead", "Dead"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="deliveries")
+    event = models.ForeignKey(ConversionEvent, on_delete=models.PROTECT, related_name="deliveries")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    remote = models.JSONField(default=dict, blank=True, help_text="Ids the CRM gave back.")
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "event"], name="one_delivery_per_action_event"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.pk} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="log")
+    at = models.DateTimeField(default=timezone.now)
+    step = models.CharField(max_length=60)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=1000, blank=True)
+    request = models.TextField(blank=True, help_text="Secrets redacted.")
+    response = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.status_code or self.error}"
+
+
+class AssignmentCursor(models.Model):
+    """Where the round robin among Sales stopped (one row)."""
+
+    last_user_id = models.IntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"round robin after user {self.last_user_id}"

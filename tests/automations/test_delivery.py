@@ -1,0 +1,308 @@
+"""Deliveries against a fake HubSpot over real HTTP: exactly once, retried by class of error."""
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core import mail
+from django.utils import timezone
+
+from automations.delivery import deliveries_sweep, delivery_replay, delivery_run, rule_dry_run
+from automations.models import Delivery, Rule
+from automations.senders import webhook_signature
+from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
+from tests.visitor import HOT_RUN, run, submit_lead
+
+pytestmark = pytest.mark.django_db
+
+COLD_RUN = [
+    ("Do you advertise?", ("No",), {}),
+    ("What do you track?", ("Forms",), {}),
+    ("How confident are you?", (), {"rating": 1}),
+    ("Anything else?", (), {"text": ""}),
+]  # 4 of 30 points: 13 %, Cold
+
+
+def hot_lead(client, quiz):
+    attempt = run(client, quiz, steps=HOT_RUN)
+    submit_lead(client, attempt)
+    return attempt.lead
+
+
+def run_due(delivery):
+    """What the worker does when the retry comes due."""
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    return delivery_run(delivery.pk)
+
+
+def test_a_hot_lead_gives_one_contact_upsert_and_one_task(client, scorecard, hubspot, hot_rule):
+    lead = hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery.lead == lead and delivery.status == "pending"
+    assert delivery_run(delivery.pk) == "delivered"
+
+    assert hubspot.count("contacts/batch/upsert") == 1
+    assert hubspot.contacts["ada@example.com"]["quizfunnel_tier"] == "Hot"
+    [task] = hubspot.tasks.values()
+    props = task["properties"]
+    assert props["hs_task_priority"] == "HIGH"
+    assert props["hubspot_owner_id"] == "77"
+    assert "95 %" in props["hs_task_subject"] and "Reach 100 %" in props["hs_task_body"]
+    assert "How do you tag links?: Always" in props["hs_task_body"]
+    assert task["associations"][0]["to"]["id"] == hubspot.contacts["ada@example.com"]["id"]
+    assert task["associations"][0]["types"][0]["associationTypeId"] == 204
+    delivery.refresh_from_db()
+    assert set(delivery.remote) == {"contact_id", "task_id"}
+    # Running it again (a duplicate message) does nothing.
+    assert delivery_run(delivery.pk) is None
+    assert len(hubspot.tasks) == 1
+
+
+def test_a_double_submit_still_makes_one_task(client, scorecard, hubspot, hot_rule):
+    attempt = run(client, scorecard)
+    submit_lead(client, attempt)
+    submit_lead(client, attempt)
+    for delivery in Delivery.objects.all():
+        delivery_run(delivery.pk)
+    assert Delivery.objects.count() == 1
+    assert len(hubspot.tasks) == 1
+
+
+def test_the_secret_token_is_never_logged(client, scorecard, hubspot, hot_rule):
+    hot_lead(client, scorecard)
+    delivery_run(Delivery.objects.get().pk)
+    log = " ".join(a.request for a in Delivery.objects.get().log.all())
+    assert hubspot.token not in log and "[redacted]" in log
+
+
+def test_a_cold_lead_and_the_80_boundary_do_not_fire(client, scorecard, hubspot, hot_rule):
+    attempt = run(client, scorecard, steps=COLD_RUN)
+    submit_lead(client, attempt)
+    assert not Delivery.objects.exists()
+
+
+def test_429_waits_for_retry_after_then_delivers(client, scorecard, hubspot, hot_rule):
+    hubspot.answer_next("contacts/batch/upsert", 429, headers={"Retry-After": "30"})
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    before = timezone.now()
+    assert delivery_run(delivery.pk) == "retrying"
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at >= before + timedelta(seconds=30)
+    assert delivery_run(delivery.pk) is None  # not due yet: left alone
+    assert run_due(delivery) == "delivered"
+    assert len(hubspot.tasks) == 1
+
+
+def test_500_three_times_then_200_delivers_on_the_fourth_attempt(
+    client, scorecard, hubspot, hot_rule
+):
+    hubspot.answer_next("contacts/batch/upsert", 500, times=3)
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    statuses = [delivery_run(delivery.pk)] + [run_due(delivery) for _ in range(3)]
+    assert statuses == ["retrying", "retrying", "retrying", "delivered"]
+    delivery.refresh_from_db()
+    assert delivery.attempts == 4
+    assert [a.status_code for a in delivery.log.all()][:4] == [500, 500, 500, 200]
+    assert len(hubspot.tasks) == 1
+
+
+def test_400_is_dead_at_once_with_the_reason_visible(
+    client, scorecard, hubspot, hot_rule, admin_client
+):
+    hubspot.answer_next("contacts/batch/upsert", 400)
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "dead"
+    delivery.refresh_from_db()
+    assert delivery.last_error.startswith("400 refused:") and "scripted 400" in delivery.last_error
+    page = admin_client.get(f"/admin/automations/delivery/{delivery.pk}/change/").content.decode()
+    assert "scripted 400" in page
+    assert not hubspot.tasks
+
+
+def test_a_server_that_stays_down_makes_the_delivery_dead_after_the_limit(
+    client, scorecard, hubspot, hot_rule, settings
+):
+    settings.AUTOMATIONS_MAX_ATTEMPTS = 3
+    hubspot.answer_next("contacts/batch/upsert", 503, times=5)
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert [delivery_run(delivery.pk), run_due(delivery), run_due(delivery)] == [
+        "retrying",
+        "retrying",
+        "dead",
+    ]
+
+
+def test_refused_credentials_pause_the_rule_and_tell_its_owner(
+    client, scorecard, hubspot, hot_rule
+):
+    hot_rule.owner = User.objects.create_user("mia", email="mia@example.com")
+    hot_rule.save()
+    hubspot.token = "rotated"  # our token is no longer valid
+    hot_lead(client, scorecard)
+    assert delivery_run(Delivery.objects.get().pk) == "dead"
+    hot_rule.refresh_from_db()
+    assert hot_rule.paused_at is not None and "401" in hot_rule.paused_reason
+    assert mail.outbox[0].to == ["mia@example.com"]
+    assert "paused" in mail.outbox[0].subject
+
+
+def test_a_hubspot_delivery_resumes_from_its_contact_and_never_makes_a_second_task(
+    client, scorecard, hubspot, hot_rule
+):
+    hubspot.answer_next("objects/tasks", 500)  # the contact is made, the task search fails
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "retrying"
+    assert run_due(delivery) == "delivered"
+    assert hubspot.count("contacts/batch/upsert") == 1  # resumed from the stored contact id
+    delivery_replay(delivery=delivery)  # a marketer presses "replay"
+    assert run_due(delivery) == "delivered"
+    assert len(hubspot.tasks) == 1
+
+
+def test_a_task_made_before_a_crash_is_found_not_made_again(client, scorecard, hubspot, hot_rule):
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "delivered"
+    delivery.refresh_from_db()
+    # As if the worker died after HubSpot made the task but before we stored its id.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        remote={"contact_id": delivery.remote["contact_id"]}, status="retrying"
+    )
+    assert run_due(delivery) == "delivered"
+    assert len(hubspot.tasks) == 1
+
+
+def test_the_sweeper_resumes_a_delivery_whose_worker_died(
+    client, scorecard, hubspot, hot_rule, settings
+):
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status="sending", claimed_at=timezone.now() - timedelta(minutes=10)
+    )
+    settings.AUTOMATIONS_QUEUE_ON_COMMIT = False
+    deliveries_sweep()
+    delivery.refresh_from_db()
+    assert delivery.status == "retrying" and "worker stopped" in delivery.last_error
+    assert delivery_run(delivery.pk) == "delivered"
+
+
+def test_the_dry_run_counts_matching_events(client, scorecard, hot_rule):
+    hot_lead(client, scorecard)
+    attempt = run(client, scorecard, steps=COLD_RUN)
+    submit_lead(client, attempt)
+    assert rule_dry_run(rule=hot_rule, days=7) == (1, 2)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+
+@pytest.fixture
+def receiver():
+    _Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", _Receiver.received
+    server.shutdown()
+
+
+def verify(secret, headers, body):
+    """A receiver's check, written from the Standard Webhooks spec, not from our code."""
+    key = base64.b64decode(secret.split("_", 1)[1])
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(sig == f"v1,{expected}" for sig in headers["webhook-signature"].split())
+
+
+def test_the_webhook_is_signed_and_fails_verification_when_tampered(client, scorecard, receiver):
+    url, received = receiver
+    rule = RuleFactory(name="Every lead to our CRM")
+    action = ActionFactory(rule=rule, kind="webhook", webhook_url=url)
+    lead = hot_lead(client, scorecard)
+    assert delivery_run(Delivery.objects.get().pk) == "delivered"
+    [(headers, body)] = received
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert verify(action.webhook_secret, headers, body)
+    payload = json.loads(body)
+    assert payload["type"] == "lead_submitted"
+    assert payload["data"]["lead"]["email"] == lead.email == "ada@example.com"
+    assert payload["data"]["lead"]["tier"] == "Hot"
+    assert not verify(action.webhook_secret, headers, body.replace(b"Hot", b"Top"))
+    assert not verify(action.webhook_secret, {**headers, "webhook-timestamp": "1"}, body)
+    assert not verify("whsec_" + base64.b64encode(b"x" * 24).decode(), headers, body)
+    assert (
+        webhook_signature(
+            action.webhook_secret, headers["webhook-id"], int(headers["webhook-timestamp"]), body
+        )
+        == headers["webhook-signature"]
+    )
+
+
+def test_a_webhook_to_a_private_address_is_refused_unless_allowed(
+    client, scorecard, settings, receiver
+):
+    settings.AUTOMATIONS_ALLOW_PRIVATE_URLS = False
+    url, received = receiver
+    ActionFactory(rule=RuleFactory(), kind="webhook", webhook_url=url)
+    hot_lead(client, scorecard)
+    assert delivery_run(Delivery.objects.get().pk) == "dead"
+    assert "private address" in Delivery.objects.get().last_error
+    assert not received
+
+
+def test_email_goes_to_the_owner_or_else_the_sales_group(client, scorecard):
+    sales = Group.objects.get(name="Sales")
+    for name in ("sam", "sue"):
+        User.objects.create_user(name, email=f"{name}@example.com").groups.add(sales)
+    rule = RuleFactory(name="Hot leads to sales")
+    ConditionFactory(rule=rule, property="tier", operator="=", value="Hot")
+    ActionFactory(rule=rule, kind="email")
+    lead = hot_lead(client, scorecard)
+    assert delivery_run(Delivery.objects.get().pk) == "delivered"
+    assert sorted(mail.outbox[0].to) == ["sam@example.com", "sue@example.com"]
+    assert f"/sales/leads/{lead.pk}/" in mail.outbox[0].body
+
+
+def test_owners_are_assigned_round_robin_among_active_sales(client, scorecard):
+    sales = Group.objects.get(name="Sales")
+    users = [User.objects.create_user(n) for n in ("ann", "bob", "cid")]
+    for user in users:
+        user.groups.add(sales)
+    users[1].is_active = False
+    users[1].save()
+    ActionFactory(rule=RuleFactory(name="Assign"), kind="assign")
+    owners = []
+    for _ in range(3):
+        lead = hot_lead(type(client)(), scorecard)  # a new visitor each time
+        delivery_run(Delivery.objects.get(lead=lead).pk)
+        lead.refresh_from_db()
+        owners.append(lead.owner.username)
+    assert owners == ["ann", "cid", "ann"]
+
+
+def test_a_paused_or_disabled_rule_sends_nothing(client, scorecard, hubspot, hot_rule):
+    Rule.objects.filter(pk=hot_rule.pk).update(paused_at=timezone.now())
+    Rule.forget_triggers()
+    hot_lead(client, scorecard)
+    assert not Delivery.objects.exists()
