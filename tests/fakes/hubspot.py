@@ -58,7 +58,7 @@ class FakeHubSpot:
     def answer_next(
         self, path_part: str, status: int, *, times: int = 1, headers=None, delay: float = 0.0
     ) -> None:
-        """The next `times` requests whose path contains `path_part` get `status`."""
+        """The next `times` requests whose path ends with `path_part` get `status`."""
         for _ in range(times):
             self._script.append((path_part, status, headers or {}, delay))
 
@@ -74,7 +74,7 @@ class FakeHubSpot:
     def handle(self, path: str, headers, body: dict):
         with self._lock:
             self.requests.append((path, body))
-            scripted = next((s for s in self._script if s[0] in path), None)
+            scripted = next((s for s in self._script if path.endswith(s[0])), None)
             if scripted:
                 self._script.remove(scripted)
         if headers.get("Authorization") != f"Bearer {self.token}":
