@@ -91,3 +91,43 @@ class LeadForm(forms.Form):
             "consent": bool(data.get("consent")),
             "is_spam": self.is_spam,
         }
+
+
+class SalesFilterForm(forms.Form):
+    """The inbox's filters, all in the URL (a filtered view can be bookmarked)."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    tier = forms.CharField(required=False, max_length=60)
+    quiz = forms.ModelChoiceField(queryset=Quiz.objects.order_by("title"), required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Lead.Status.choices])
+    owner = forms.CharField(required=False, max_length=20)
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    min_score = forms.IntegerField(required=False, min_value=0, max_value=100, label="Score from")
+    max_score = forms.IntegerField(required=False, min_value=0, max_value=100, label="to")
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("hot", "Hottest first"),
+            ("new", "Newest first"),
+            ("old", "Oldest first"),
+            ("cold", "Coldest first"),
+        ],
+    )
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_score"), data.get("max_score")
+        if low is not None and high is not None and low > high:
+            raise forms.ValidationError("The lowest score must not be above the highest.")
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        owner = data.get("owner") or ""
+        if owner not in ("", "none", "me") and not owner.isdigit():
+            raise forms.ValidationError("Choose an owner from the list.")
+        return data

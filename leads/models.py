@@ -45,6 +45,12 @@ class Lead(models.Model):
     tier_name = models.CharField(max_length=60)
     tier_colour = models.CharField(max_length=7)
     category_scores = models.JSONField(default=list, blank=True)
+    source = models.CharField(
+        "first-touch source", max_length=100, blank=True, help_text="Where the visitor came from."
+    )
+    attribution = models.JSONField(
+        default=dict, blank=True, help_text="First and last touch when the lead was sent."
+    )
     answers = models.JSONField(default=list, blank=True, help_text="The answers as given.")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)

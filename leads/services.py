@@ -41,6 +41,7 @@ def lead_capture(
     phone: str = "",
     consent: bool = False,
     is_spam: bool = False,
+    attribution: dict | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[Lead, bool]:
     """Create the attempt's lead, or return the one it already has.
@@ -89,6 +90,8 @@ def lead_capture(
                     answers=_answers_as_given(state),
                     is_spam=is_spam,
                     is_preview=attempt.is_preview,
+                    source=(attribution or {}).get("first_source", "")[:100],
+                    attribution=attribution or {},
                     created_at=now,
                 )
         except IntegrityError:

@@ -25,6 +25,19 @@ def _step_url(slug: str, token: str, question_id: int) -> str:
     )
 
 
+def _attribution(request: HttpRequest) -> dict:
+    """The visitor's first and last touch, as the tracking middleware saw them."""
+    tracking = getattr(request, "tracking", None)
+    if tracking is None:
+        return {}
+    return {
+        "first_touch": tracking.first_touch,
+        "last_touch": tracking.last_touch,
+        "first_source": tracking.first_source,
+        "last_source": tracking.last_source,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
@@ -44,7 +57,12 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         form = LeadForm(request.POST, quiz=quiz)
         if form.is_valid():
             try:
-                lead_capture(attempt=attempt, request=request, **form.capture_arguments())
+                lead_capture(
+                    attempt=attempt,
+                    attribution=_attribution(request),
+                    request=request,
+                    **form.capture_arguments(),
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:

@@ -141,6 +141,14 @@ class TrackingContext:
     # event_id of each event recorded (or found) for this request, for the page.
     event_ids: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def first_source(self) -> str:
+        return source_of(self.first_touch)
+
+    @property
+    def last_source(self) -> str:
+        return source_of(self.last_touch)
+
     @classmethod
     def from_request(cls, request: HttpRequest) -> TrackingContext:
         device, is_bot = device_of(request.headers.get("User-Agent", ""))

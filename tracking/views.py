@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import csv
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from leads.access import MARKETERS, SALES, group_required
+from leads.export import spreadsheet_safe
 from quizzes.models import Attempt
 from tracking import reports
 from tracking.forms import ReportFilterForm
 from tracking.models import ConversionEvent, ReconciliationRun
-
-MARKETERS = "Marketers"
-SALES = "Sales"
-
-
-def _in_group(user, *names: str) -> bool:
-    return user.is_superuser or user.groups.filter(name__in=names).exists()
-
-
-def group_required(*names: str):
-    """Logged-in members of one of `names` (or superusers); others get a 403 page."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not _in_group(request.user, *names):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _tables(form: ReportFilterForm) -> dict:
@@ -119,13 +95,6 @@ CSV_COLUMNS = {
         ],
     ),
 }
-
-
-def spreadsheet_safe(value) -> object:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @require_GET

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from automations.models import Action, Rule
 from quizzes.models import Category, Choice, Question, Quiz, Tier
 from quizzes.services import quiz_problems
 
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _counts():
-    return [m.objects.count() for m in (Quiz, Category, Question, Choice, Tier, User)]
+    return [m.objects.count() for m in (Quiz, Category, Question, Choice, Tier, User, Rule, Action)]
 
 
 def test_the_demo_is_a_real_scorecard_and_a_second_run_changes_nothing(monkeypatch, tmp_path):
@@ -27,3 +28,9 @@ def test_the_demo_is_a_real_scorecard_and_a_second_run_changes_nothing(monkeypat
     bands = [(t.name, t.min_percent, t.max_percent) for t in quiz.tiers.all()]
     assert bands == [("Cold", 0, 49), ("Warm", 50, 79), ("Hot", 80, 100)]
     assert User.objects.get(username="admin").check_password("demo-pass-for-tests")
+    assert User.objects.get(username="sales").groups.filter(name="Sales").exists()
+    hubspot = Rule.objects.get(name__contains="HubSpot")
+    assert not hubspot.enabled  # off until a HubSpot token is set
+    assert [str(c) for c in hubspot.conditions.all()] == ["percent > 80"]
+    email = Rule.objects.get(name__contains="e-mail")
+    assert email.enabled and [a.kind for a in email.actions.all()] == ["assign", "email"]

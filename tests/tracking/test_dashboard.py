@@ -8,11 +8,11 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from leads.export import spreadsheet_safe
 from leads.models import Lead
 from tests.visitor import run, submit_lead
 from tracking.models import ConversionEvent, ReconciliationRun
 from tracking.plan import as_markdown
-from tracking.views import spreadsheet_safe
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "/dashboard/"

@@ -1,0 +1,233 @@
+"""The sales workspace (/sales/): scored leads, hottest first, and each lead's page."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from leads.access import SALES, group_required
+from leads.export import csv_rows
+from leads.forms import SalesFilterForm
+from leads.models import Lead
+from leads.services import lead_add_note, lead_assign, lead_set_status
+
+PAGE_SIZE = 25
+
+
+def _filtered(form: SalesFilterForm, user):
+    leads = Lead.objects.for_sales().select_related("quiz", "owner")
+    if not form.is_valid():
+        return leads.none()
+    data = form.cleaned_data
+    if data["q"]:
+        q = data["q"]
+        leads = leads.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(company__icontains=q))
+    if data["tier"]:
+        leads = leads.filter(tier_name=data["tier"])
+    if data["quiz"]:
+        leads = leads.filter(quiz=data["quiz"])
+    if data["status"]:
+        leads = leads.filter(status=data["status"])
+    owner = data["owner"]
+    if owner == "none":
+        leads = leads.filter(owner=None)
+    elif owner == "me":
+        leads = leads.filter(owner=user)
+    elif owner:
+        leads = leads.filter(owner_id=owner)
+    if data["start"]:
+        leads = leads.filter(created_at__date__gte=data["start"])
+    if data["end"]:
+        leads = leads.filter(created_at__date__lte=data["end"])
+    if data["min_score"] is not None:
+        leads = leads.filter(score_percent__gte=data["min_score"])
+    if data["max_score"] is not None:
+        leads = leads.filter(score_percent__lte=data["max_score"])
+    order = {
+        "hot": ["-score_percent", "-created_at"],
+        "new": ["-created_at"],
+        "old": ["created_at"],
+        "cold": ["score_percent", "-created_at"],
+    }[data["sort"] or "hot"]
+    return leads.order_by(*order, "-pk")
+
+
+def _median_hours(deltas) -> float | None:
+    return round(statistics.median(d.total_seconds() / 3600 for d in deltas), 1) if deltas else None
+
+
+def first_response_stats(leads) -> dict:
+    """Median first-response time per week (last 12) and per owner."""
+    since = timezone.now() - timedelta(weeks=12)
+    weeks, owners = defaultdict(list), defaultdict(list)
+    for lead in leads.filter(first_response_at__isnull=False, created_at__gte=since):
+        delta = lead.first_response_at - lead.created_at
+        year, week, _ = timezone.localtime(lead.created_at).isocalendar()
+        weeks[f"{year}-W{week:02d}"].append(delta)
+        owners[str(lead.owner) if lead.owner else "(nobody)"].append(delta)
+    return {
+        "weeks": sorted(((w, _median_hours(d), len(d)) for w, d in weeks.items()), reverse=True),
+        "owners": sorted((o, _median_hours(d), len(d)) for o, d in owners.items()),
+    }
+
+
+@require_GET
+@group_required(SALES)
+def inbox(request: HttpRequest) -> HttpResponse:
+    form = SalesFilterForm(request.GET or None)
+    leads = _filtered(form if form.is_bound else SalesFilterForm({}), request.user)
+    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "can_export": request.user.has_perm("leads.export_lead"),
+        "stats": first_response_stats(Lead.objects.for_sales()),
+        "tiers": Lead.objects.for_sales()
+        .order_by("tier_name")
+        .values_list("tier_name", flat=True)
+        .distinct(),
+        "sales_users": _sales_users(),
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    template = "leads/sales_inbox.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#inbox"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@group_required(SALES)
+@permission_required("leads.export_lead", raise_exception=True)
+def export(request: HttpRequest) -> StreamingHttpResponse:
+    form = SalesFilterForm(request.GET or {})
+    if not form.is_valid():
+        return HttpResponse("Fix the filters first.", status=400, content_type="text/plain")
+    leads = _filtered(form, request.user)
+    header = [
+        "created_at",
+        "name",
+        "email",
+        "company",
+        "phone",
+        "quiz",
+        "score_percent",
+        "tier",
+        "source",
+        "status",
+        "owner",
+        "consent",
+    ]
+    rows = (
+        [
+            lead.created_at.isoformat(),
+            lead.name,
+            lead.email,
+            lead.company,
+            lead.phone,
+            lead.quiz.title,
+            lead.score_percent,
+            lead.tier_name,
+            lead.source,
+            lead.status,
+            str(lead.owner or ""),
+            "yes" if lead.consent_given else "no",
+        ]
+        for lead in leads.iterator(chunk_size=500)
+    )
+    response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{timezone.localdate()}.csv"'
+    return response
+
+
+def _sales_users():
+    return get_user_model().objects.filter(is_active=True, groups__name=SALES).order_by("username")
+
+
+def _lead_context(request, lead: Lead) -> dict:
+    return {
+        "lead": lead,
+        "statuses": Lead.Status.choices,
+        "sales_users": _sales_users(),
+        "earlier": Lead.objects.for_sales()
+        .filter(email=lead.email)
+        .exclude(pk=lead.pk)
+        .select_related("quiz"),
+        "can_change": request.user.has_perm("leads.change_lead"),
+    }
+
+
+@require_GET
+@group_required(SALES)
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(
+        Lead.objects.for_sales().select_related("quiz", "owner", "attempt"), pk=pk
+    )
+    return render(request, "leads/sales_lead.html", _lead_context(request, lead))
+
+
+def _section(request, lead: Lead, section: str, *, error: str = "", status: int = 200):
+    lead.refresh_from_db()
+    context = {**_lead_context(request, lead), "error": error}
+    template = "leads/sales_lead.html"
+    if request.htmx:
+        template += f"#{section}"
+    return render(request, template, context, status=status)
+
+
+@require_POST
+@group_required(SALES)
+@permission_required("leads.change_lead", raise_exception=True)
+def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead.objects.for_sales(), pk=pk)
+    try:
+        lead_set_status(lead=lead, status=request.POST.get("status", ""), by=request.user)
+    except ValidationError as error:
+        return _section(request, lead, "pipeline", error=error.messages[0], status=400)
+    return _section(request, lead, "pipeline")
+
+
+@require_POST
+@group_required(SALES)
+@permission_required("leads.change_lead", raise_exception=True)
+def lead_owner(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead.objects.for_sales(), pk=pk)
+    raw = request.POST.get("owner", "")
+    owner = None
+    if raw:
+        owner = (
+            get_user_model()
+            .objects.filter(pk=raw if raw.isdigit() else None, is_active=True, groups__name=SALES)
+            .first()
+        )
+        if owner is None:
+            return _section(
+                request, lead, "pipeline", error="Choose a member of Sales.", status=400
+            )
+    lead_assign(lead=lead, owner=owner, by=request.user)
+    return _section(request, lead, "pipeline")
+
+
+@require_POST
+@group_required(SALES)
+@permission_required("leads.change_lead", raise_exception=True)
+def lead_note(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead.objects.for_sales(), pk=pk)
+    try:
+        lead_add_note(lead=lead, text=request.POST.get("text", ""), author=request.user)
+    except ValidationError as error:
+        return _section(request, lead, "notes", error=error.messages[0], status=400)
+    return _section(request, lead, "notes")

@@ -1,0 +1,184 @@
+"""The sales workspace: the inbox, a lead's page, the pipeline, notes, export."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.utils import timezone
+
+from leads.models import Lead, StatusChange
+from leads.services import lead_set_status
+from tests.leads.factories import LeadFactory
+from tests.quizzes.factories import AttemptFactory
+
+pytestmark = pytest.mark.django_db
+INBOX = "/sales/"
+
+
+@pytest.fixture
+def seller(client):
+    user = User.objects.create_user("sam", password="pw-sam-123456", email="sam@example.com")
+    user.groups.add(Group.objects.get(name="Sales"))
+    client.force_login(user)
+    return user
+
+
+def lead(**fields):
+    return LeadFactory(**fields)
+
+
+def rows(client, **query):
+    page = client.get(INBOX, query).content.decode()
+    return [e for e in ("ada@", "bob@", "cat@", "dan@", "spam@", "preview@") if e in page]
+
+
+def test_the_inbox_shows_scored_leads_hottest_first_without_spam_or_previews(client, seller):
+    lead(email="ada@example.com", score_percent=40, tier_name="Cold")
+    lead(email="bob@example.com", score_percent=95, tier_name="Hot")
+    lead(email="spam@example.com", score_percent=99, is_spam=True)
+    lead(email="preview@example.com", score_percent=99, is_preview=True)
+    page = client.get(INBOX).content.decode()
+    assert page.index("bob@example.com") < page.index("ada@example.com")
+    assert "spam@example.com" not in page and "preview@example.com" not in page
+
+
+def test_filters_search_and_sorting_live_in_the_url(client, seller):
+    quiz = AttemptFactory().quiz
+    lead(
+        email="ada@example.com", name="Ada", company="Analytical", score_percent=85, tier_name="Hot"
+    )
+    lead(email="bob@example.com", score_percent=60, tier_name="Warm", status="contacted")
+    lead(
+        email="cat@example.com",
+        score_percent=20,
+        tier_name="Cold",
+        owner=seller,
+        attempt=AttemptFactory(quiz=quiz),
+    )
+    old = lead(email="dan@example.com", score_percent=70, tier_name="Warm")
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    assert rows(client, tier="Warm") == ["bob@", "dan@"]
+    assert rows(client, q="analyt") == ["ada@"]
+    assert rows(client, status="contacted") == ["bob@"]
+    assert rows(client, owner="me") == ["cat@"]
+    assert rows(client, owner="none", min_score=60, max_score=80) == ["bob@", "dan@"]
+    assert rows(client, quiz=quiz.pk) == ["cat@"]
+    start = (timezone.localdate() - timedelta(days=7)).isoformat()
+    assert rows(client, start=start, sort="new") == ["ada@", "bob@", "cat@"]
+
+
+def test_htmx_swaps_only_the_list_and_bad_filters_say_why(client, seller):
+    lead(email="ada@example.com")
+    response = client.get(INBOX, {"q": "ada"}, headers={"HX-Request": "true"})
+    assert response.content.decode().lstrip().startswith('<div id="inbox">')
+    bad = client.get(INBOX, {"min_score": 90, "max_score": 10})
+    assert bad.status_code == 400
+    assert "The lowest score must not be above the highest." in bad.content.decode()
+
+
+def test_the_list_is_paginated(client, seller):
+    for i in range(30):
+        lead(email=f"p{i}@example.com", score_percent=i)
+    first = client.get(INBOX).content.decode()
+    assert "Page 1 of 2" in first and "30 leads" in first
+    assert "p29@example.com" in first and "p0@example.com" not in first
+    assert "p0@example.com" in client.get(INBOX, {"page": 2}).content.decode()
+
+
+def test_a_leads_page_shows_its_story(client, seller):
+    first = lead(
+        email="ada@example.com",
+        name="Ada Lovelace",
+        consent_given=True,
+        consent_text="Email me tips.",
+        consented_at=timezone.now(),
+        answers=[
+            {
+                "question": "Q?",
+                "answer": "Yes",
+                "points": 5,
+                "max_points": 10,
+                "scored": True,
+                "skipped": False,
+            }
+        ],
+        category_scores=[{"name": "Reach", "points": 5, "max_points": 10, "percent": 50}],
+        attribution={
+            "first_source": "newsletter",
+            "last_source": "google",
+            "first_touch": {"utm_campaign": "nov"},
+            "last_touch": {},
+        },
+    )
+    later = lead(email="ada@example.com")
+    page = client.get(f"/sales/leads/{later.pk}/").content.decode()
+    assert f"/sales/leads/{first.pk}/" in page  # earlier submission from the same email
+    page = client.get(f"/sales/leads/{first.pk}/").content.decode()
+    for text in (
+        "Ada Lovelace",
+        "Email me tips.",
+        "newsletter",
+        "nov",
+        "google",
+        "Reach",
+        "5/10 pts",
+        f"/dashboard/timeline/{first.attempt.token}/",
+        f"/automations/leads/{first.pk}/deliveries/",
+    ):
+        assert text in page
+    assert client.get(f"/dashboard/timeline/{first.attempt.token}/").status_code == 200
+    assert client.get(f"/automations/leads/{first.pk}/deliveries/").status_code == 200
+
+
+def test_moving_a_lead_records_who_when_and_the_first_response(client, seller):
+    item = lead()
+    response = client.post(
+        f"/sales/leads/{item.pk}/status", {"status": "contacted"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200 and 'id="pipeline"' in response.content.decode()
+    client.post(f"/sales/leads/{item.pk}/status", {"status": "qualified"})
+    item.refresh_from_db()
+    assert item.status == "qualified"
+    changes = list(StatusChange.objects.values_list("by__username", "from_status", "to_status"))
+    assert changes == [("sam", "new", "contacted"), ("sam", "contacted", "qualified")]
+    assert item.first_response_at == StatusChange.objects.first().at
+    bad = client.post(f"/sales/leads/{item.pk}/status", {"status": "sold"})
+    assert bad.status_code == 400 and "“sold” is not a status." in bad.content.decode()
+
+
+def test_owner_and_notes(client, seller):
+    item = lead()
+    client.post(f"/sales/leads/{item.pk}/owner", {"owner": seller.pk})
+    item.refresh_from_db()
+    assert item.owner == seller
+    outsider = User.objects.create_user("eve")
+    assert client.post(f"/sales/leads/{item.pk}/owner", {"owner": outsider.pk}).status_code == 400
+    client.post(f"/sales/leads/{item.pk}/notes", {"text": "Called, wants a demo"})
+    assert item.notes.get().text == "Called, wants a demo"
+    empty = client.post(f"/sales/leads/{item.pk}/notes", {"text": "  "})
+    assert empty.status_code == 400 and item.notes.count() == 1
+
+
+def test_first_response_medians_per_week_and_owner(client, seller):
+    for hours in (1, 3, 8):
+        item = lead(owner=seller)
+        Lead.objects.filter(pk=item.pk).update(created_at=timezone.now() - timedelta(hours=hours))
+        lead_set_status(lead=Lead.objects.get(pk=item.pk), status="contacted", by=seller)
+    page = client.get(INBOX).content.decode()
+    assert "3.0 h" in page  # the median of 1, 3 and 8 hours
+
+
+def test_export_is_for_the_export_permission_only_and_escapes_formulas(client, seller):
+    lead(
+        email="ada@example.com", name='=HYPERLINK("http://evil")', score_percent=90, tier_name="Hot"
+    )
+    lead(email="bob@example.com", tier_name="Cold")
+    assert client.get("/sales/export.csv").status_code == 403
+    seller.user_permissions.add(Permission.objects.get(codename="export_lead"))
+    response = client.get("/sales/export.csv", {"tier": "Hot"})
+    assert response.status_code == 200 and response.streaming
+    data = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert data[0][:3] == ["created_at", "name", "email"]
+    assert len(data) == 2 and data[1][1] == '\'=HYPERLINK("http://evil")'
