@@ -34,6 +34,8 @@ _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-publis
 def _publish(ids: list[int]) -> None:
     from automations.tasks import deliver
 
+    if not settings.AUTOMATIONS_QUEUE:
+        return
     for delivery_id in ids:
         try:
             deliver.apply_async((delivery_id,), retry=False)
@@ -42,7 +44,7 @@ def _publish(ids: list[int]) -> None:
 
 
 def queue_on_commit(ids: list[int]) -> None:
-    if ids and settings.AUTOMATIONS_QUEUE_ON_COMMIT:
+    if ids and settings.AUTOMATIONS_QUEUE:
         transaction.on_commit(lambda: _publisher.submit(_publish, ids))
 
 
@@ -108,6 +110,8 @@ def _failed(delivery: Delivery, failure: Failure) -> None:
 def _schedule(delivery_id: int, delay: float) -> None:
     from automations.tasks import deliver
 
+    if not settings.AUTOMATIONS_QUEUE:
+        return
     try:
         deliver.apply_async((delivery_id,), countdown=delay, retry=False)
     except Exception:

@@ -209,7 +209,8 @@ AUTOMATIONS_ALLOW_PRIVATE_URLS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_URLS", Fals
 AUTOMATIONS_BACKOFF_BASE = float(env_str("AUTOMATIONS_BACKOFF_BASE", "2"))
 AUTOMATIONS_MAX_ATTEMPTS = env_int("AUTOMATIONS_MAX_ATTEMPTS", 8)
 AUTOMATIONS_CLAIM_TIMEOUT = env_int("AUTOMATIONS_CLAIM_TIMEOUT", 120)
-AUTOMATIONS_QUEUE_ON_COMMIT = env_bool("AUTOMATIONS_QUEUE_ON_COMMIT", True)
+# Queue delivery tasks on the broker (the test suite turns it off and runs them itself).
+AUTOMATIONS_QUEUE = env_bool("AUTOMATIONS_QUEUE", True)
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

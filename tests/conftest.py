@@ -27,7 +27,7 @@ def lead(db):
 @pytest.fixture(autouse=True)
 def _deliveries_wait_for_the_test(settings):
     # Tests run deliveries themselves; only the real-worker tests queue them.
-    settings.AUTOMATIONS_QUEUE_ON_COMMIT = False
+    settings.AUTOMATIONS_QUEUE = False
     settings.AUTOMATIONS_ALLOW_PRIVATE_URLS = True
     settings.AUTOMATIONS_BACKOFF_BASE = 0.01
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -191,7 +191,7 @@ def test_the_sweeper_resumes_a_delivery_whose_worker_died(
     Delivery.objects.filter(pk=delivery.pk).update(
         status="sending", claimed_at=timezone.now() - timedelta(minutes=10)
     )
-    settings.AUTOMATIONS_QUEUE_ON_COMMIT = False
+    settings.AUTOMATIONS_QUEUE = False
     deliveries_sweep()
     delivery.refresh_from_db()
     assert delivery.status == "retrying" and "worker stopped" in delivery.last_error

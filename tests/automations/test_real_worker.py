@@ -38,7 +38,8 @@ def _redis_url() -> str:
 def _use_broker(url: str) -> None:
     os.environ["CELERY_BROKER_URL"] = url  # Celery prefers the environment to its conf
     celery_app.conf.broker_url = url
-    celery_app._pool = None  # the producer pool was made for the old URL
+    celery_app._pool = None  # the connection pools were made for the old URL
+    celery_app.amqp._producer_pool = None
 
 
 def _database_url() -> str:
@@ -60,7 +61,7 @@ def _wait(condition, seconds=30.0) -> bool:
 def broker(settings):
     url = _redis_url()
     redis.Redis.from_url(url).flushdb()
-    settings.AUTOMATIONS_QUEUE_ON_COMMIT = True
+    settings.AUTOMATIONS_QUEUE = True
     settings.AUTOMATIONS_CLAIM_TIMEOUT = 2
     old = os.environ.get("CELERY_BROKER_URL", "")
     _use_broker(url)
