@@ -64,12 +64,14 @@ bench: install-dev
 	$(BIN)/python bench/tracking_overhead.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/hubspot_latency.py
 
 # The same scripts at toy sizes: proves they still run (CI), measures nothing.
 bench-smoke: install-dev
 	$(BIN)/python bench/tracking_overhead.py 2
 	$(BIN)/python bench/ingest.py 3
 	$(BIN)/python bench/reports.py 2000
+	$(BIN)/python bench/hubspot_latency.py 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
