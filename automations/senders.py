@@ -369,6 +369,14 @@ def send_email(delivery: Delivery) -> str:
     if lead is None:
         raise Failure("An e-mail to sales needs a lead: use it on lead_submitted.")
     owner = lead.owner if lead.owner and lead.owner.is_active else None
+    assigning = Delivery.objects.filter(
+        lead=lead,
+        action__kind=Action.Kind.ASSIGN,
+        status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING],
+    )
+    if owner is None and assigning.exists():
+        # An owner is being assigned for this lead: e-mail them, not the whole team.
+        raise Failure("Waiting for the owner to be assigned.", retryable=True, retry_after=1.0)
     recipients = (
         [owner.email] if owner and owner.email else [u.email for u in _sales_users() if u.email]
     )

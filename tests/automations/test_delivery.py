@@ -306,3 +306,18 @@ def test_a_paused_or_disabled_rule_sends_nothing(client, scorecard, hubspot, hot
     Rule.forget_triggers()
     hot_lead(client, scorecard)
     assert not Delivery.objects.exists()
+
+
+def test_the_email_waits_for_the_owner_being_assigned_then_goes_to_them(client, scorecard):
+    sales = Group.objects.get(name="Sales")
+    ann = User.objects.create_user("ann", email="ann@example.com")
+    ann.groups.add(sales)
+    rule = RuleFactory(name="Hot tier → e-mail sales")
+    ActionFactory(rule=rule, kind="assign", order=0)
+    ActionFactory(rule=rule, kind="email", order=1)
+    hot_lead(client, scorecard)
+    email = Delivery.objects.get(action__kind="email")
+    assert delivery_run(email.pk) == "retrying"  # the owner is not assigned yet
+    assert delivery_run(Delivery.objects.get(action__kind="assign").pk) == "delivered"
+    assert run_due(email) == "delivered"
+    assert mail.outbox[0].to == ["ann@example.com"]

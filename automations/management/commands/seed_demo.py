@@ -37,25 +37,30 @@ class Command(BaseCommand):
             self._users()
 
     def _users(self) -> None:
+        """A demo admin and a demo sales user, sharing one password (printed, or given)."""
         User = get_user_model()
         username = os.environ.get("DEMO_ADMIN_USER", "admin")
         saved = Path(settings.VAR_DIR) / "demo-admin-password"
-        if User.objects.filter(username=username).exists():
-            note = f"password in {saved}" if saved.exists() else "password as set before"
-            self.stdout.write(f"Demo admin “{username}” already there ({note}).")
-            return
-        password = os.environ.get("DEMO_ADMIN_PASSWORD")
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or (
+            saved.read_text().strip() if saved.exists() else ""
+        )
         if not password:
             password = secrets.token_urlsafe(12)
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.write_text(password + "\n")
             saved.chmod(0o600)
-        User.objects.create_superuser(username=username, email="", password=password)
+        for name, make in ((username, self._admin), ("sales", self._seller)):
+            if User.objects.filter(username=name).exists():
+                self.stdout.write(f"Demo user “{name}” already there.")
+            else:
+                make(User, name, password)
+                self.stdout.write(f"Demo user “{name}” created, password “{password}”.")
+
+    def _admin(self, User, name: str, password: str) -> None:
+        User.objects.create_superuser(username=name, email="", password=password)
+
+    def _seller(self, User, name: str, password: str) -> None:
         seller = User.objects.create_user(
-            "sales", email="sales@example.com", password=password, is_staff=True
+            name, email="sales@example.com", password=password, is_staff=True
         )
         seller.groups.add(Group.objects.get(name="Sales"))
-        self.stdout.write(
-            f"Demo admin created: user “{username}”, password “{password}” "
-            "(and “sales”, in the Sales group, with the same password)."
-        )
