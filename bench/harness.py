@@ -22,6 +22,8 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 30)
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+# Outbox rows are written, but only the latency benchmark sends them to a broker.
+os.environ.setdefault("AUTOMATIONS_QUEUE", "false")
 
 import django
 
@@ -35,7 +37,12 @@ from django.test.utils import setup_databases, teardown_databases
 def throwaway_database():
     from django.core.management import call_command
 
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']} (throwaway test copy)")
+    # A name of its own: a benchmark never touches the test suite's test_… database.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = "quizfunnel_bench"
+    print(
+        f"database: {connection.vendor} quizfunnel_bench on {connection.settings_dict['HOST']} "
+        "(made and dropped around the run)"
+    )
     call_command("collectstatic", interactive=False, verbosity=0)  # as production does
     old = setup_databases(verbosity=0, interactive=False)
     try:

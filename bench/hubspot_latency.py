@@ -17,6 +17,7 @@ import time
 
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 os.environ["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/8"
+os.environ["AUTOMATIONS_QUEUE"] = "true"
 
 from harness import ROOT, throwaway_database
 

@@ -170,13 +170,19 @@ def answer_submit(
         position = state.path.position(question_id)
         if outcome == "given":
             signals.answer_given.send(
-                sender=Answer, attempt=attempt, answer=answer, position=position, request=request
+                sender=Answer,
+                attempt=attempt,
+                answer=answer,
+                choice_ids=sorted(c.pk for c in choices),
+                position=position,
+                request=request,
             )
         elif outcome == "changed":
             signals.answer_changed.send(
                 sender=Answer,
                 attempt=attempt,
                 answer=answer,
+                choice_ids=sorted(c.pk for c in choices),
                 previous_display=previous[0],
                 previous_points=previous[1],
                 position=position,

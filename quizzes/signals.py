@@ -19,12 +19,12 @@ question_shown = Signal()
 attempt_started = Signal()
 
 # A question was answered for the first time in this attempt.
-# Provides: attempt (Attempt), answer (Answer), position (int, 1-based on the path),
-# request (HttpRequest or None).
+# Provides: attempt (Attempt), answer (Answer), choice_ids (list[int], the chosen
+# choices), position (int, 1-based on the path), request (HttpRequest or None).
 answer_given = Signal()
 
 # An answer was changed (the visitor went back and chose differently).
-# Provides: attempt (Attempt), answer (Answer), previous_display (str),
+# Provides: attempt (Attempt), answer (Answer), choice_ids (list[int]), previous_display (str),
 # previous_points (int), position (int), request (HttpRequest or None).
 answer_changed = Signal()
 

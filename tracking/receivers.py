@@ -14,13 +14,13 @@ from quizzes import signals as quiz_signals
 from tracking.services import event_record
 
 
-def _answer_properties(answer, position: int) -> dict:
+def _answer_properties(answer, choice_ids: list[int], position: int) -> dict:
     return {
         "question_id": answer.question_id,
         "position": position,
         "question": answer.question.text,
         "answer": answer.display,
-        "choice_ids": sorted(c.pk for c in answer.choices.all()),
+        "choice_ids": choice_ids,
         "points": answer.points,
         "max_points": answer.max_points,
         "category": answer.category_name,
@@ -54,20 +54,29 @@ def on_question_shown(sender, *, attempt, question, position, request=None, **kw
     )
 
 
-def on_answer_given(sender, *, attempt, answer, position, request=None, **kwargs):
+def on_answer_given(sender, *, attempt, answer, choice_ids, position, request=None, **kwargs):
     event_record(
         name="question_answered",
         quiz=attempt.quiz,
         attempt=attempt,
         question=answer.question,
-        properties=_answer_properties(answer, position),
+        properties=_answer_properties(answer, choice_ids, position),
         occurred_at=answer.answered_at,
         request=request,
     )
 
 
 def on_answer_changed(
-    sender, *, attempt, answer, previous_display, previous_points, position, request=None, **kw
+    sender,
+    *,
+    attempt,
+    answer,
+    choice_ids,
+    previous_display,
+    previous_points,
+    position,
+    request=None,
+    **kw,
 ):
     event_record(
         name="answer_changed",
@@ -75,7 +84,7 @@ def on_answer_changed(
         attempt=attempt,
         question=answer.question,
         properties={
-            **_answer_properties(answer, position),
+            **_answer_properties(answer, choice_ids, position),
             "previous_answer": previous_display,
             "previous_points": previous_points,
         },
