@@ -11,7 +11,6 @@ Target: p50 under 2 seconds.
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
 
@@ -19,7 +18,7 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 os.environ["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/8"
 os.environ["AUTOMATIONS_QUEUE"] = "true"
 
-from harness import ROOT, throwaway_database
+from harness import throwaway_database
 
 LEADS = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 
@@ -31,6 +30,7 @@ def main():
     from django.test import Client
 
     from automations.models import Action, Condition, Rule
+    from tests.fakes.celery_worker import worker_start, worker_stop
     from tests.fakes.hubspot import FakeHubSpot
     from tests.quizzes.factories import ScorecardFactory
     from tests.visitor import HOT_RUN, run, submit_lead
@@ -40,30 +40,11 @@ def main():
     settings.HUBSPOT_BASE_URL, settings.HUBSPOT_TOKEN = fake.url, fake.token
     with throwaway_database():
         db = connection.settings_dict
-        env = {
-            **os.environ,
-            "HUBSPOT_BASE_URL": fake.url,
-            "HUBSPOT_TOKEN": fake.token,
-            "AUTOMATIONS_ALLOW_PRIVATE_URLS": "true",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        }
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=ERROR",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
+        worker = worker_start(
+            HUBSPOT_BASE_URL=fake.url,
+            HUBSPOT_TOKEN=fake.token,
+            AUTOMATIONS_ALLOW_PRIVATE_URLS="true",
+            DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         )
         try:
             quiz = ScorecardFactory()
@@ -96,8 +77,7 @@ def main():
                 f"max {max(latencies):.3f} s  (target p50 < 2 s: {'met' if p50 < 2 else 'NOT met'})"
             )
         finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=20)
+            worker_stop(worker, signal.SIGTERM)
             fake.stop()
 
 

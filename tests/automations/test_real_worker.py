@@ -5,8 +5,6 @@ Run in CI's second pass (DATABASE_URL on PostgreSQL, CELERY_BROKER_URL on Redis)
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from urllib.parse import urlsplit
 
@@ -18,6 +16,7 @@ from django.db import connection
 from automations.delivery import deliveries_sweep
 from automations.models import Delivery
 from config.celery import app as celery_app
+from tests.fakes.celery_worker import worker_start, worker_stop
 from tests.visitor import HOT_RUN, run, submit_lead
 
 pytestmark = [
@@ -75,42 +74,21 @@ def worker(broker, hubspot):
     processes = []
 
     def start():
-        env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": broker,
-            "HUBSPOT_BASE_URL": hubspot.url,
-            "HUBSPOT_TOKEN": hubspot.token,
-            "AUTOMATIONS_ALLOW_PRIVATE_URLS": "true",
-            "AUTOMATIONS_BACKOFF_BASE": "0.2",
-            "AUTOMATIONS_CLAIM_TIMEOUT": "2",
-        }
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            start_new_session=True,
+        process = worker_start(
+            DATABASE_URL=_database_url(),
+            CELERY_BROKER_URL=broker,
+            HUBSPOT_BASE_URL=hubspot.url,
+            HUBSPOT_TOKEN=hubspot.token,
+            AUTOMATIONS_ALLOW_PRIVATE_URLS="true",
+            AUTOMATIONS_BACKOFF_BASE="0.2",
+            AUTOMATIONS_CLAIM_TIMEOUT="2",
         )
         processes.append(process)
         return process
 
     yield start
     for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        worker_stop(process)
 
 
 def test_a_hot_lead_reaches_hubspot_through_a_real_worker(
@@ -152,8 +130,7 @@ def test_a_worker_killed_in_the_middle_of_a_delivery_leaves_exactly_one_task(
     attempt = run(client, scorecard, steps=HOT_RUN)
     submit_lead(client, attempt)
     assert _wait(lambda: any(p == "/crm/v3/objects/tasks" for p, _ in hubspot.requests))
-    os.killpg(first.pid, signal.SIGKILL)  # killed while waiting for HubSpot's answer
-    first.wait(timeout=10)
+    worker_stop(first, signal.SIGKILL)  # killed while waiting for HubSpot's answer
     assert Delivery.objects.get().status == "sending"
     assert _wait(lambda: len(hubspot.tasks) == 1)  # HubSpot finished it regardless
 
