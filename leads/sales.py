@@ -95,17 +95,20 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "can_export": request.user.has_perm("leads.export_lead"),
-        "stats": first_response_stats(Lead.objects.for_sales()),
-        "tiers": Lead.objects.for_sales()
-        .order_by("tier_name")
-        .values_list("tier_name", flat=True)
-        .distinct(),
-        "sales_users": _sales_users(),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
     template = "leads/sales_inbox.html"
     if request.htmx and not request.htmx.history_restore_request:
-        template += "#inbox"
+        template += "#inbox"  # the list alone: the filters and statistics stay on the page
+    else:
+        context |= {
+            "stats": first_response_stats(Lead.objects.for_sales()),
+            "tiers": Lead.objects.for_sales()
+            .order_by("tier_name")
+            .values_list("tier_name", flat=True)
+            .distinct(),
+            "sales_users": _sales_users(),
+        }
     return render(request, template, context, status=status)
 
 

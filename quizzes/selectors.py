@@ -31,35 +31,45 @@ def attempt_get_for_visitor(*, slug: str, token: str) -> Attempt:
     return attempt
 
 
-def _branch_target(question: Question, answer: Answer) -> int | None:
-    if answer.skipped or question.kind not in Question.BRANCHING_KINDS:
+def branch_target(question: Question, choices, *, skipped: bool) -> int | None:
+    """The later question a chosen answer sends the visitor to, if any."""
+    if skipped or question.kind not in Question.BRANCHING_KINDS:
         return None
-    for choice in answer.choices.all():
-        if choice.next_question_id:
-            return choice.next_question_id
-    return None
+    return next((c.next_question_id for c in choices if c.next_question_id), None)
 
 
 @dataclass(frozen=True)
 class AttemptState:
-    questions: dict[int, Question]
-    answers: dict[int, Answer]
+    questions: dict[int, Question]  # in the quiz's order
+    answers: dict[int, Answer]  # question id -> answer, choices prefetched
     path: Path
 
     def on_path_answers(self) -> list[Answer]:
         return [self.answers[question_id] for question_id in self.path.answered]
 
+    def with_answer(self, answer: Answer, choices) -> AttemptState:
+        """The state once `answer` is given with `choices`: the path walked again, no query."""
+        answers = {**self.answers, answer.question_id: answer}
+        return _state(self.questions, answers, {answer.question_id: list(choices)})
 
-def attempt_state(*, attempt: Attempt) -> AttemptState:
-    """The quiz's questions, the attempt's answers and the path they make."""
-    ordered = attempt.quiz.ordered_questions()
-    answers = {
-        a.question_id: a for a in Answer.objects.filter(attempt=attempt).prefetch_related("choices")
-    }
-    questions = {q.pk: q for q in ordered}
-    answered = {
-        qid: _branch_target(questions[qid], answer)
+
+def _state(questions: dict[int, Question], answers: dict[int, Answer], chosen=None) -> AttemptState:
+    """Walk the path; `chosen` gives the choices of answers whose prefetch is stale."""
+    chosen = chosen or {}
+    targets = {
+        qid: branch_target(
+            questions[qid], chosen.get(qid, answer.choices.all()), skipped=answer.skipped
+        )
         for qid, answer in answers.items()
         if qid in questions
     }
-    return AttemptState(questions, answers, walk([q.pk for q in ordered], answered))
+    return AttemptState(questions, answers, walk(list(questions), targets))
+
+
+def attempt_state(*, attempt: Attempt) -> AttemptState:
+    """The quiz's questions, the attempt's answers and the path they make."""
+    questions = {q.pk: q for q in attempt.quiz.ordered_questions()}
+    answers = {
+        a.question_id: a for a in Answer.objects.filter(attempt=attempt).prefetch_related("choices")
+    }
+    return _state(questions, answers)

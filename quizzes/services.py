@@ -161,7 +161,7 @@ def answer_submit(
             answer.choices.set(choices)
             outcome = "changed"
 
-        state = attempt_state(attempt=attempt)
+        state = state.with_answer(answer, choices)
         first_completion = state.path.complete and attempt.completed_at is None
         if first_completion:
             attempt.completed_at = timezone.now()
@@ -189,7 +189,12 @@ def answer_submit(
                 request=request,
             )
         if first_completion:
-            signals.attempt_completed.send(sender=Attempt, attempt=attempt, request=request)
+            signals.attempt_completed.send(
+                sender=Attempt,
+                attempt=attempt,
+                answered=sum(not a.skipped for a in state.on_path_answers()),
+                request=request,
+            )
         return AnswerResult(answer, outcome, state.path.current)
 
 

@@ -29,5 +29,6 @@ answer_given = Signal()
 answer_changed = Signal()
 
 # Every question on the attempt's path is answered, for the first time.
-# Provides: attempt (Attempt), request (HttpRequest or None).
+# Provides: attempt (Attempt), answered (int, questions on the path answered, skips
+# left out), request (HttpRequest or None).
 attempt_completed = Signal()

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from quizzes.forms import AnswerForm, StartForm
 from quizzes.models import Attempt, Quiz
-from quizzes.paths import Path
 from quizzes.rendering import render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state, quiz_get_for_visitor
 from quizzes.services import (
@@ -36,12 +35,12 @@ def step_url(attempt: Attempt, question_id: int) -> str:
     )
 
 
-def next_url(attempt: Attempt, path: Path) -> str:
+def next_url(attempt: Attempt, current: int | None) -> str:
     """Where the visitor goes on: the first unanswered question, else the lead form."""
     if attempt.is_finished:
         return reverse("leads:result", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
-    if path.current is not None:
-        return step_url(attempt, path.current)
+    if current is not None:
+        return step_url(attempt, current)
     return reverse("leads:details", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
 
 
@@ -86,7 +85,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
         is_preview=preview or not quiz.is_published,
         request=request,
     )
-    return redirect(next_url(attempt, attempt_state(attempt=attempt).path))
+    return redirect(next_url(attempt, attempt_state(attempt=attempt).path.current))
 
 
 @require_http_methods(["GET", "POST"])
@@ -108,9 +107,9 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
             return render_problem(
                 request,
                 "That question is not part of this quiz run, so the answer was not saved.",
-                link=(next_url(attempt, state.path), "Go to your current question"),
+                link=(next_url(attempt, state.path.current), "Go to your current question"),
             )
-        return redirect(next_url(attempt, state.path))
+        return redirect(next_url(attempt, state.path.current))
 
     question = state.questions[question_id]
     answer = state.answers.get(question_id)
@@ -119,7 +118,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
         form = AnswerForm(request.POST, question=question, answer=answer)
         if form.is_valid():
             try:
-                answer_submit(
+                result = answer_submit(
                     attempt=attempt,
                     question_id=question_id,
                     request=request,
@@ -130,8 +129,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
             except ValidationError as error:
                 form.add_error("answer", error)
             else:
-                attempt.refresh_from_db()
-                return redirect(next_url(attempt, attempt_state(attempt=attempt).path))
+                return redirect(next_url(attempt, result.next_question_id))
         status = 400
     else:
         form = AnswerForm(question=question, answer=answer)

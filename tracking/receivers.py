@@ -94,14 +94,14 @@ def on_answer_changed(
     )
 
 
-def on_attempt_completed(sender, *, attempt, request=None, **kwargs):
+def on_attempt_completed(sender, *, attempt, answered, request=None, **kwargs):
     completed_at = attempt.completed_at or timezone.now()
     event_record(
         name="quiz_completed",
         quiz=attempt.quiz,
         attempt=attempt,
         properties={
-            "questions_answered": attempt.answers.filter(skipped=False).count(),
+            "questions_answered": answered,
             "duration_ms": int((completed_at - attempt.started_at).total_seconds() * 1000),
         },
         occurred_at=completed_at,

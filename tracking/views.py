@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from leads.access import MARKETERS, SALES, group_required
-from leads.export import spreadsheet_safe
+from leads.export import csv_rows
 from quizzes.models import Attempt
 from tracking import reports
 from tracking.forms import ReportFilterForm
 from tracking.models import ConversionEvent, ReconciliationRun
 
+REPORTS = {
+    "funnel": lambda quiz, start, end, unit: reports.funnel(quiz, start, end, unit),
+    "timing": lambda quiz, start, end, unit: reports.timing(quiz, start, end),
+    "sources": lambda quiz, start, end, unit: reports.sources(quiz, start, end),
+    "attribution": lambda quiz, start, end, unit: reports.attribution(quiz, start, end),
+}
 
-def _tables(form: ReportFilterForm) -> dict:
-    quiz = form.cleaned_data["quiz"]
+
+def _table(form: ReportFilterForm, name: str) -> list:
     start, end = form.bounds()
-    return {
-        "funnel": reports.funnel(quiz, start, end, form.cleaned_data["unit"]),
-        "timing": reports.timing(quiz, start, end),
-        "sources": reports.sources(quiz, start, end),
-        "attribution": reports.attribution(quiz, start, end),
-    }
+    return REPORTS[name](form.cleaned_data["quiz"], start, end, form.cleaned_data["unit"])
 
 
 @require_GET
@@ -34,7 +33,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "reconciliation": ReconciliationRun.objects.first()}
     status = 200
     if form.is_valid():
-        context.update(_tables(form))
+        context.update({name: _table(form, name) for name in REPORTS})
         context["query"] = request.GET.urlencode()
     else:
         status = 400
@@ -108,13 +107,10 @@ def report_csv(request: HttpRequest, table: str) -> HttpResponse:
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     header, cells = CSV_COLUMNS[table]
     quiz = form.cleaned_data["quiz"]
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    rows = (cells(row) for row in _table(form, table))
+    response = HttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
     name = f"{quiz.slug}-{table}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in _tables(form)[table]:
-        writer.writerow([spreadsheet_safe(v) for v in cells(row)])
     return response
 
 

@@ -162,7 +162,7 @@ class TestBadInput:
         assert "not part of this quiz run" in response.content.decode()
         assert not Answer.objects.filter(question=skipped).exists()
 
-    def test_a_question_of_another_quiz_is_not_found(self, client, scorecard):
+    def test_a_question_of_another_quiz_is_refused(self, client, scorecard):
         attempt = start(client, scorecard)
         other = ScorecardFactory().questions.first()
         response = client.post(step_url(attempt, other), answer_data(other, "Yes"))

@@ -194,3 +194,14 @@ def test_concurrent_requests_leave_one_event_of_each_once_only_kind(scorecard):
         1,
         1,
     )
+
+
+def test_quiz_completed_counts_the_answers_on_the_path_only(client, scorecard):
+    attempt = start(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "Yes")
+    answer(client, attempt, "How do you tag links?", "Always")
+    answer(client, attempt, "Do you advertise?", "No")  # back: "tag links" leaves the path
+    for text, labels, kwargs in HOT_RUN[2:]:
+        answer(client, attempt, text, *labels, **kwargs)
+    completed = ConversionEvent.objects.get(name="quiz_completed")
+    assert completed.properties["questions_answered"] == 4  # not 5: one answer is off the path
