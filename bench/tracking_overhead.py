@@ -9,6 +9,7 @@ Target: on/off ratio at most 1.15.
 """
 
 import re
+import statistics
 import sys
 
 from harness import median_ms, throwaway_database, timed
@@ -54,13 +55,20 @@ def main():
                     off.append(timed(quiz_run, Client, slug))
         receivers.connect()
         events = ConversionEvent.objects.count()
-        ratio = median_ms(on) / median_ms(off)
+        # Each on/off pair ran back to back: the median of their ratios is what
+        # tracking costs, less the drift of a shared machine between pairs.
+        pair_ratios = [a / b for a, b in zip(on, off, strict=True)]
+        ratio = statistics.median(pair_ratios)
         print(f"complete quiz runs: {RUNS} with tracking on, {RUNS} off (interleaved)")
         print(f"median run, tracking on:  {median_ms(on):8.1f} ms")
         print(f"median run, tracking off: {median_ms(off):8.1f} ms")
+        print(f"ratio of the medians: {median_ms(on) / median_ms(off):.3f}")
         print(f"events recorded: {events} ({events / (RUNS + 3):.1f} per run with tracking on)")
         verdict = "met" if ratio <= 1.15 else "NOT met"
-        print(f"ratio on/off: {ratio:.3f}  (target <= 1.15: {verdict})")
+        print(
+            f"ratio on/off, median of {RUNS} side-by-side pairs: {ratio:.3f}  "
+            f"(target <= 1.15: {verdict})"
+        )
 
 
 if __name__ == "__main__":
