@@ -116,10 +116,18 @@ def test_the_demo_quiz_with_htmx_swaps_each_step_without_reloading(phone, demo):
     # tracking.js added the time on each question to the server's events, by their ids,
     # across the swaps: no second question_viewed, one enrichment per question left.
     viewed = ConversionEvent.objects.filter(name="question_viewed")
-    assert _wait_for(lambda: EventEnrichment.objects.count() >= viewed.count())
     enriched = EventEnrichment.objects.filter(event__name="question_viewed")
+    assert _wait_for(lambda: enriched.count() >= viewed.count())
     assert {e.event_id for e in enriched} == set(viewed.values_list("id", flat=True))
     assert all(e.properties["time_visible_ms"] >= 0 for e in enriched)
+
+    # Leaving the result page sends its time on screen and how far it was read.
+    phone.goto("about:blank")
+    result = ConversionEvent.objects.get(name="result_viewed")
+    assert _wait_for(lambda: EventEnrichment.objects.filter(event=result).exists())
+    read = EventEnrichment.objects.get(event=result).properties
+    assert read["time_visible_ms"] > 0
+    assert 0 < read["read_depth_percent"] <= 100
     assert ConversionEvent.objects.filter(source="client").count() == 0
 
 
