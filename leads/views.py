@@ -91,6 +91,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     lead = Lead.objects.filter(attempt=attempt).select_related("tier").first()
     if lead is None:
         return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
+    lead.attempt, lead.quiz = attempt, attempt.quiz  # already loaded: no second query
     result_show(lead=lead, request=request)
     response = render_card(
         request, "leads/result.html", {"quiz": attempt.quiz, "attempt": attempt, "lead": lead}

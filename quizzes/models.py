@@ -77,8 +77,13 @@ class Quiz(models.Model):
     def ordered_questions(self) -> list[Question]:
         return list(self.questions.order_by("order", "pk").prefetch_related("choices"))
 
+    def question_count(self) -> int:
+        """How many questions the quiz has: annotated by the visitor's selector, else counted."""
+        annotated = self.__dict__.get("questions_total")
+        return self.questions.count() if annotated is None else annotated
+
     def estimated_minutes(self, question_count: int | None = None) -> int:
-        count = self.questions.count() if question_count is None else question_count
+        count = self.question_count() if question_count is None else question_count
         return max(1, round((count * SECONDS_PER_QUESTION + 30) / 60))
 
 
@@ -119,6 +124,11 @@ class Tier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.min_percent}–{self.max_percent} %)"
+
+    @property
+    def is_top(self) -> bool:
+        """The quiz's highest tier: tiers cover 0–100 % without gap, so it reaches 100 %."""
+        return self.max_percent >= 100
 
     def clean(self) -> None:
         if (

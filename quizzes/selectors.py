@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -13,7 +14,8 @@ from quizzes.paths import Path, walk
 
 def quiz_get_for_visitor(*, slug: str, preview_user=None) -> Quiz:
     """A published quiz, or any quiz for a staff user previewing it; else 404."""
-    quiz = get_object_or_404(Quiz, slug=slug)
+    # The question count comes in the same query (the intro and quiz_started show it).
+    quiz = get_object_or_404(Quiz.objects.annotate(questions_total=Count("questions")), slug=slug)
     if quiz.is_published:
         return quiz
     if preview_user is not None and preview_user.has_perm("quizzes.change_quiz"):

@@ -54,7 +54,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
     quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
-    count = quiz.questions.count()
+    count = quiz.question_count()
     quiz_view(quiz=quiz, preview=preview or not quiz.is_published, request=request)
     context = {
         "quiz": quiz,

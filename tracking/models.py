@@ -60,15 +60,22 @@ class ConversionEvent(models.Model):
 
     event_id = models.UUIDField(unique=True, editable=False)
     name = models.CharField(max_length=40, choices=[(n, n) for n in plan.PLAN])
-    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="events")
+    # No index of their own for quiz, attempt and lead: the indexes in Meta start
+    # with them, and every index is one more write on each event.
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="events", db_index=False)
     attempt = models.ForeignKey(
-        Attempt, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Attempt,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     question = models.ForeignKey(
         Question, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     lead = models.ForeignKey(
-        Lead, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Lead, on_delete=models.PROTECT, null=True, blank=True, related_name="events", db_index=False
     )
     visitor_id = models.CharField(max_length=64, blank=True)
     occurred_at = models.DateTimeField()

@@ -37,7 +37,7 @@ def on_attempt_started(sender, *, attempt, request=None, **kwargs):
         name="quiz_started",
         quiz=attempt.quiz,
         attempt=attempt,
-        properties={"question_count": attempt.quiz.questions.count()},
+        properties={"question_count": attempt.quiz.question_count()},
         occurred_at=attempt.started_at,
         request=request,
     )
@@ -110,7 +110,6 @@ def on_attempt_completed(sender, *, attempt, answered, request=None, **kwargs):
 
 
 def on_lead_captured(sender, *, lead, attempt, request=None, **kwargs):
-    top = lead.quiz.tiers.order_by("-min_percent").first()
     event_record(
         name="lead_submitted",
         quiz=lead.quiz,
@@ -122,7 +121,7 @@ def on_lead_captured(sender, *, lead, attempt, request=None, **kwargs):
             "max_score": lead.score_max,
             "percent": lead.score_percent,
             "tier": lead.tier_name,
-            "top_tier": top is not None and lead.tier_id == top.pk,
+            "top_tier": lead.tier is not None and lead.tier.is_top,
             "category_scores": lead.category_scores,
             "spam": lead.is_spam,
         },
