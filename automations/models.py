@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -106,7 +107,13 @@ class Action(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     order = models.PositiveIntegerField(default=0)
-    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_url = models.URLField(
+        max_length=500,
+        blank=True,
+        validators=[
+            URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
+        ],
+    )
     webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
     task_subject = models.CharField(
         max_length=200, default="Call {name} — {tier} lead ({percent} %) from {quiz}"

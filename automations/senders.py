@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import socket
@@ -66,11 +67,100 @@ def _redact(headers: dict) -> dict:
     }
 
 
-def post_json(delivery: Delivery, step: str, url: str, payload: dict, headers: dict) -> Reply:
-    """POST JSON with a timeout; log the attempt; raise Failure by class of error."""
+# --- HTTP: no redirects; webhooks only to public addresses, checked as they connect -------
+
+
+class PrivateAddress(Exception):
+    """The host resolves to an address webhooks may not reach (not an OSError: never retried)."""
+
+
+def _public_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    private = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
+    return None if private or ip.is_multicast or ip.is_unspecified else ip
+
+
+def _public_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, **kw):
+    """socket.create_connection, but the addresses it connects to are the ones it checked.
+
+    Resolving once, checking every address and connecting to those very addresses
+    leaves no window for a DNS answer that changes between the check and the
+    connection (DNS rebinding).
+    """
+    host, port = address
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for *_, sockaddr in infos:
+        if _public_ip(sockaddr[0]) is None:
+            raise PrivateAddress(
+                f"{host} resolves to a private address ({sockaddr[0]}); webhooks go to the "
+                "public internet unless AUTOMATIONS_ALLOW_PRIVATE_URLS is set."
+            )
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError(f"{host} has no address")
+
+
+def _public(connection_class):
+    def connect(host, **kwargs):
+        conn = connection_class(host, **kwargs)
+        conn._create_connection = _public_connection  # http.client's hook for the socket
+        return conn
+
+    return connect
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_public(http.client.HTTPConnection), req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_public(http.client.HTTPSConnection), req, context=self._context)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer, not an instruction: urllib would re-send a POST as a GET elsewhere."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+_PUBLIC_OPENER = urllib.request.build_opener(_NoRedirects, _PublicHTTPHandler, _PublicHTTPSHandler)
+
+
+def post_json(
+    delivery: Delivery,
+    step: str,
+    url: str,
+    payload: dict,
+    headers: dict,
+    *,
+    public_only: bool = False,
+) -> Reply:
+    """POST JSON with a timeout; log the attempt; raise Failure by class of error.
+
+    `public_only` refuses hosts that resolve to private, loopback or link-local
+    addresses (webhooks: URLs that marketers type in).
+    """
     body = json.dumps(payload, default=str).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "Quizfunnel/1", **headers}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    opener = _PUBLIC_OPENER if public_only else _OPENER
     started = time.perf_counter()
     log = DeliveryAttempt(
         delivery=delivery,
@@ -79,10 +169,13 @@ def post_json(delivery: Delivery, step: str, url: str, payload: dict, headers: d
     )
     try:
         try:
-            with urllib.request.urlopen(request, timeout=settings.AUTOMATIONS_HTTP_TIMEOUT) as r:
+            with opener.open(request, timeout=settings.AUTOMATIONS_HTTP_TIMEOUT) as r:
                 reply = Reply(r.status, dict(r.headers), r.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as error:
             reply = Reply(error.code, dict(error.headers), error.read().decode("utf-8", "replace"))
+    except PrivateAddress as error:
+        log.error = str(error)
+        raise Failure(log.error) from error
     except TimeoutError as error:
         log.error = f"timed out after {settings.AUTOMATIONS_HTTP_TIMEOUT} s"
         raise Failure(log.error, retryable=True) from error
@@ -108,6 +201,13 @@ def post_json(delivery: Delivery, step: str, url: str, payload: dict, headers: d
     if reply.status >= 500:
         raise Failure(
             f"{reply.status} server error: {snippet}", status=reply.status, retryable=True
+        )
+    if 300 <= reply.status < 400:
+        location = next((v for k, v in reply.headers.items() if k.lower() == "location"), "?")
+        raise Failure(
+            f"{reply.status} redirect to {location}: redirects are not followed, "
+            "so give the action the final URL",
+            status=reply.status,
         )
     if reply.status in (401, 403):
         raise Failure(
@@ -290,23 +390,6 @@ def webhook_signature(secret: str, message_id: str, timestamp: int, body: bytes)
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def _refuse_private(url: str) -> None:
-    if settings.AUTOMATIONS_ALLOW_PRIVATE_URLS:
-        return
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except socket.gaierror as error:
-        raise Failure(f"{host} does not resolve: {error}", retryable=True) from error
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            raise Failure(
-                f"{host} resolves to a private address ({ip}); webhooks go to the "
-                "public internet unless AUTOMATIONS_ALLOW_PRIVATE_URLS is set."
-            )
-
-
 def webhook_payload(delivery: Delivery) -> dict:
     event, lead = delivery.event, delivery.lead
     return {
@@ -343,7 +426,8 @@ def webhook_payload(delivery: Delivery) -> dict:
 
 def send_webhook(delivery: Delivery) -> str:
     action = delivery.action
-    _refuse_private(action.webhook_url)
+    if urlsplit(action.webhook_url).scheme not in ("http", "https"):
+        raise Failure(f"Webhooks go to http:// or https:// URLs, not {action.webhook_url!r}.")
     payload = webhook_payload(delivery)
     body = json.dumps(payload, default=str).encode()
     message_id = f"msg_{delivery.uid.hex}"  # the same on every retry: receivers can dedupe
@@ -353,7 +437,14 @@ def send_webhook(delivery: Delivery) -> str:
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhook_signature(action.webhook_secret, message_id, timestamp, body),
     }
-    reply = post_json(delivery, "webhook", action.webhook_url, payload, headers)
+    reply = post_json(
+        delivery,
+        "webhook",
+        action.webhook_url,
+        payload,
+        headers,
+        public_only=not settings.AUTOMATIONS_ALLOW_PRIVATE_URLS,
+    )
     return f"{reply.status} from {urlsplit(action.webhook_url).hostname}"
 
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from automations.delivery import deliveries_sweep, delivery_replay, delivery_run, rule_dry_run
@@ -213,8 +214,19 @@ class _Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path.startswith("/moved"):
+            # A redirect to the internal metadata service is the classic SSRF.
+            self.send_response(int(self.path.rsplit("/", 1)[1]))
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.end_headers()
+            return
         _Receiver.received.append((dict(self.headers), body))
         self.send_response(204)
+        self.end_headers()
+
+    def do_GET(self):
+        _Receiver.received.append((dict(self.headers), b"GET " + self.path.encode()))
+        self.send_response(200)
         self.end_headers()
 
 
@@ -269,6 +281,46 @@ def test_a_webhook_to_a_private_address_is_refused_unless_allowed(
     assert delivery_run(Delivery.objects.get().pk) == "dead"
     assert "private address" in Delivery.objects.get().last_error
     assert not received
+
+
+@pytest.mark.parametrize("host", ["localhost", "[::ffff:127.0.0.1]"])
+def test_a_webhook_host_that_resolves_to_a_private_address_is_refused(
+    client, scorecard, settings, receiver, host
+):
+    settings.AUTOMATIONS_ALLOW_PRIVATE_URLS = False
+    url, received = receiver
+    ActionFactory(rule=RuleFactory(), kind="webhook", webhook_url=url.replace("127.0.0.1", host))
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "dead"
+    assert not received
+    # The marketer sees why, on the delivery and in its attempt log.
+    [attempt] = delivery.log.all()
+    assert "resolves to a private address" in attempt.error
+    assert "AUTOMATIONS_ALLOW_PRIVATE_URLS" in Delivery.objects.get().last_error
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_webhook_redirect_is_not_followed(client, scorecard, receiver, status):
+    url, received = receiver
+    ActionFactory(
+        rule=RuleFactory(), kind="webhook", webhook_url=url.replace("/hook", f"/moved/{status}")
+    )
+    hot_lead(client, scorecard)
+    assert delivery_run(Delivery.objects.get().pk) == "dead"
+    error = Delivery.objects.get().last_error
+    assert f"{status} redirect to http://169.254.169.254/" in error
+    assert "not followed" in error
+    assert not received
+
+
+def test_a_webhook_url_must_be_http_or_https():
+    action = ActionFactory.build(
+        rule=RuleFactory(), kind="webhook", webhook_url="ftp://files.example.com/drop"
+    )
+    with pytest.raises(ValidationError) as error:
+        action.full_clean()
+    assert error.value.message_dict["webhook_url"] == ["Enter an http:// or https:// URL."]
 
 
 def test_email_goes_to_the_owner_or_else_the_sales_group(client, scorecard):
