@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -251,9 +251,10 @@ def send_hubspot(delivery: Delivery) -> str:
     """Upsert the contact by email, then create one task on it.
 
     Resumable: the contact id and the task id are stored as soon as HubSpot
-    gives them, and before creating a task it looks for the one this delivery
-    may already have made (a worker killed between HubSpot's answer and our
-    save), by the delivery's id written into the task body.
+    gives them. When a task request went out and its answer never came back (a
+    worker killed, a timeout, a 5xx), HubSpot may have made the task: the next
+    try looks for it by the delivery's id written into its body, once HubSpot's
+    search has had time to index it, and makes it only if it is not there.
     """
     lead = delivery.lead
     if lead is None:
@@ -297,71 +298,119 @@ def send_hubspot(delivery: Delivery) -> str:
 
     if "task_id" not in delivery.remote:
         marker = f"quizfunnel-delivery-{delivery.uid}"
-        found = (
-            post_json(
-                delivery,
-                "hubspot: find task",
-                f"{base}/crm/v3/objects/tasks/search",
-                {
-                    "filterGroups": [
-                        {
-                            "filters": [
-                                {
-                                    "propertyName": "hs_task_body",
-                                    "operator": "CONTAINS_TOKEN",
-                                    "value": marker,
-                                }
-                            ]
-                        }
-                    ],
-                    "limit": 1,
-                },
-                headers,
-            )
-            .json()
-            .get("results")
-            or []
-        )
-        if found:
-            task_id = str(found[0]["id"])
-        else:
-            action = delivery.action
-            hot = bool(delivery.event.properties.get("top_tier"))
-            properties = {
-                "hs_task_subject": action.task_subject.format(**context)[:250],
-                "hs_task_body": _task_body(delivery, marker),
-                "hs_timestamp": (timezone.now() + timedelta(hours=action.task_due_hours)).isoformat(
-                    timespec="milliseconds"
-                ),
-                "hs_task_status": "NOT_STARTED",
-                "hs_task_priority": "HIGH" if hot else "MEDIUM",
-                "hs_task_type": "CALL",
-            }
-            if action.hubspot_owner_id:
-                properties["hubspot_owner_id"] = action.hubspot_owner_id
-            reply = post_json(
-                delivery,
-                "hubspot: create task",
-                f"{base}/crm/v3/objects/tasks",
-                {
-                    "properties": properties,
-                    "associations": [
-                        {
-                            "to": {"id": delivery.remote["contact_id"]},
-                            "types": [
-                                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}
-                            ],
-                        }
-                    ],
-                },
-                headers,
-            )
-            task_id = str(reply.json().get("id", ""))
-            if not task_id:
-                raise Failure(f"HubSpot's answer has no task id: {reply.body[:300]}")
-        delivery.remote = {**delivery.remote, "task_id": task_id}
+        task_id = _task_already_made(delivery, base, headers, marker)
+        if task_id is None:
+            task_id = _task_create(delivery, base, headers, marker, context)
+        delivery.remote = {**_without(delivery.remote, "task_requested_at"), "task_id": task_id}
         delivery.save(update_fields=["remote"])
     return f"contact {delivery.remote['contact_id']}, task {delivery.remote['task_id']}"
+
+
+def _without(remote: dict, key: str) -> dict:
+    return {k: v for k, v in remote.items() if k != key}
+
+
+def _task_already_made(delivery: Delivery, base: str, headers: dict, marker: str) -> str | None:
+    """The task an earlier try may have made, or None when there is certainly none."""
+    requested = delivery.remote.get("task_requested_at")
+    if requested is None:
+        return None  # no task request ever left: nothing to look for
+    settle = settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE
+    waited = (timezone.now() - datetime.fromisoformat(requested)).total_seconds()
+    if waited < settle:
+        # HubSpot's search is eventually consistent: looking too early would miss
+        # a task made a moment ago and lead to a second one.
+        raise Failure(
+            "A task request to HubSpot got no answer; waiting for HubSpot's search "
+            f"to show it ({settle:.0f} s after the request) before looking for it.",
+            retryable=True,
+            retry_after=settle - waited,
+        )
+    found = (
+        post_json(
+            delivery,
+            "hubspot: find task",
+            f"{base}/crm/v3/objects/tasks/search",
+            {
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {
+                                "propertyName": "hs_task_body",
+                                "operator": "CONTAINS_TOKEN",
+                                "value": marker,
+                            }
+                        ]
+                    }
+                ],
+                "limit": 1,
+            },
+            headers,
+        )
+        .json()
+        .get("results")
+        or []
+    )
+    return str(found[0]["id"]) if found else None
+
+
+def _task_create(delivery: Delivery, base: str, headers: dict, marker: str, context: dict) -> str:
+    action = delivery.action
+    hot = bool(delivery.event.properties.get("top_tier"))
+    properties = {
+        "hs_task_subject": action.task_subject.format(**context)[:250],
+        "hs_task_body": _task_body(delivery, marker),
+        "hs_timestamp": (timezone.now() + timedelta(hours=action.task_due_hours)).isoformat(
+            timespec="milliseconds"
+        ),
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": "HIGH" if hot else "MEDIUM",
+        "hs_task_type": "CALL",
+    }
+    if action.hubspot_owner_id:
+        properties["hubspot_owner_id"] = action.hubspot_owner_id
+    # Written before the request leaves: if no answer comes back, the next try
+    # knows a task may exist and looks for it first.
+    delivery.remote = {**delivery.remote, "task_requested_at": timezone.now().isoformat()}
+    delivery.save(update_fields=["remote"])
+    try:
+        reply = post_json(
+            delivery,
+            "hubspot: create task",
+            f"{base}/crm/v3/objects/tasks",
+            {
+                "properties": properties,
+                "associations": [
+                    {
+                        "to": {"id": delivery.remote["contact_id"]},
+                        "types": [
+                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}
+                        ],
+                    }
+                ],
+            },
+            headers,
+        )
+    except Failure as failure:
+        if failure.status is not None and 400 <= failure.status < 500:
+            # HubSpot answered that it made nothing (429 included): no need to look.
+            delivery.remote = _without(delivery.remote, "task_requested_at")
+            delivery.save(update_fields=["remote"])
+            raise
+        if not failure.retryable:
+            raise
+        # No answer, or a 5xx: the task may exist. Look for it once search can show it.
+        settle = settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE
+        raise Failure(
+            f"{failure}; HubSpot may have made the task, so it is looked for in {settle:.0f} s",
+            status=failure.status,
+            retryable=True,
+            retry_after=max(settle, failure.retry_after or 0.0),
+        ) from failure
+    task_id = str(reply.json().get("id", ""))
+    if not task_id:
+        raise Failure(f"HubSpot's answer has no task id: {reply.body[:300]}")
+    return task_id
 
 
 def _task_body(delivery: Delivery, marker: str) -> str:

@@ -209,6 +209,9 @@ AUTOMATIONS_ALLOW_PRIVATE_URLS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_URLS", Fals
 AUTOMATIONS_BACKOFF_BASE = float(env_str("AUTOMATIONS_BACKOFF_BASE", "2"))
 AUTOMATIONS_MAX_ATTEMPTS = env_int("AUTOMATIONS_MAX_ATTEMPTS", 8)
 AUTOMATIONS_CLAIM_TIMEOUT = env_int("AUTOMATIONS_CLAIM_TIMEOUT", 120)
+# HubSpot's search is eventually consistent: a task whose creation got no answer
+# is looked for only this many seconds after the request.
+AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = float(env_str("AUTOMATIONS_HUBSPOT_SEARCH_SETTLE", "60"))
 # Queue delivery tasks on the broker (the test suite turns it off and runs them itself).
 AUTOMATIONS_QUEUE = env_bool("AUTOMATIONS_QUEUE", True)
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

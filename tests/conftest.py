@@ -30,6 +30,7 @@ def _deliveries_wait_for_the_test(settings):
     settings.AUTOMATIONS_QUEUE = False
     settings.AUTOMATIONS_ALLOW_PRIVATE_URLS = True
     settings.AUTOMATIONS_BACKOFF_BASE = 0.01
+    settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = 0
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 

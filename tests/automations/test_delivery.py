@@ -176,11 +176,51 @@ def test_a_task_made_before_a_crash_is_found_not_made_again(client, scorecard, h
     delivery = Delivery.objects.get()
     assert delivery_run(delivery.pk) == "delivered"
     delivery.refresh_from_db()
-    # As if the worker died after HubSpot made the task but before we stored its id.
-    Delivery.objects.filter(pk=delivery.pk).update(
-        remote={"contact_id": delivery.remote["contact_id"]}, status="retrying"
-    )
+    assert hubspot.count("tasks/search") == 0  # the usual path never searches
+    # As if the worker died after HubSpot made the task but before we stored its id:
+    # what it had stored is the contact and when the task request left.
+    requested = (timezone.now() - timedelta(minutes=2)).isoformat()
+    remote = {"contact_id": delivery.remote["contact_id"], "task_requested_at": requested}
+    Delivery.objects.filter(pk=delivery.pk).update(remote=remote, status="retrying")
     assert run_due(delivery) == "delivered"
+    assert len(hubspot.tasks) == 1
+    assert hubspot.count("tasks/search") == 1
+    delivery.refresh_from_db()
+    assert delivery.remote["task_id"] == next(iter(hubspot.tasks))
+
+
+def test_an_unanswered_task_request_waits_for_hubspot_search_before_looking(
+    client, scorecard, hubspot, hot_rule, settings
+):
+    settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = 60
+    hubspot.answer_next("/crm/v3/objects/tasks", 502)  # HubSpot made it? Nobody knows.
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "retrying"
+    delivery.refresh_from_db()
+    # The next try is not before HubSpot's search can show a task made a moment ago.
+    wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+    assert 50 < wait < 70
+    assert run_due(delivery) == "retrying"  # too early: still waiting, nothing searched
+    assert "waiting for HubSpot's search" in Delivery.objects.get().last_error
+    assert hubspot.count("tasks/search") == 0
+
+    settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = 0  # the minute has passed
+    assert run_due(delivery) == "delivered"
+    assert hubspot.count("tasks/search") == 1
+    assert len(hubspot.tasks) == 1
+
+
+def test_a_task_request_hubspot_refused_is_made_again_without_a_search(
+    client, scorecard, hubspot, hot_rule, settings
+):
+    settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = 60
+    hubspot.answer_next("/crm/v3/objects/tasks", 429, headers={"Retry-After": "0"})
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "retrying"
+    assert run_due(delivery) == "delivered"  # a 429 made nothing: no wait, no search
+    assert hubspot.count("tasks/search") == 0
     assert len(hubspot.tasks) == 1
 
 

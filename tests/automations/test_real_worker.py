@@ -82,6 +82,7 @@ def worker(broker, hubspot):
             AUTOMATIONS_ALLOW_PRIVATE_URLS="true",
             AUTOMATIONS_BACKOFF_BASE="0.2",
             AUTOMATIONS_CLAIM_TIMEOUT="2",
+            AUTOMATIONS_HUBSPOT_SEARCH_SETTLE="1",
         )
         processes.append(process)
         return process
