@@ -6,6 +6,7 @@ CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -199,6 +200,12 @@ SPECTACULAR_SETTINGS = {
 }
 TRACKING_MAX_BODY = env_int("TRACKING_MAX_BODY", 64 * 1024)
 TRACKING_MAX_BATCH = 50
+# Memory each report query may use to aggregate (PostgreSQL work_mem, per query node).
+TRACKING_REPORT_WORK_MEM = env_str("TRACKING_REPORT_WORK_MEM", "64MB")
+if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TRACKING_REPORT_WORK_MEM):
+    raise ImproperlyConfigured(
+        f"TRACKING_REPORT_WORK_MEM={TRACKING_REPORT_WORK_MEM!r} is not a size such as 64MB."
+    )
 
 # Automations: HubSpot, webhooks, e-mail.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

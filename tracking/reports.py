@@ -7,12 +7,14 @@ tests/tracking/test_reports.py checks these numbers on generated event logs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connections
+from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import Count, IntegerField, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -22,6 +24,30 @@ from tracking import plan
 from tracking.models import ConversionEvent
 
 UNITS = {"attempts": "attempt_id", "visitors": "visitor_id"}
+
+
+def report_query(fn):
+    """Run a report in a transaction of its own, given room to aggregate (PostgreSQL).
+
+    Counting unique visitors hashes hundreds of thousands of keys: with the
+    default 4 MB work_mem PostgreSQL spills them to disk, and a JIT compile costs
+    more than it saves on queries of this size. Both settings are LOCAL: they
+    end with the report's transaction.
+    """
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        connection = connections[ConversionEvent.objects.db]
+        with transaction.atomic(using=connection.alias):
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+                        [settings.TRACKING_REPORT_WORK_MEM],
+                    )
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def events_for(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
@@ -67,6 +93,7 @@ class FunnelStep:
     shown: int | None = None  # questions only
 
 
+@report_query
 def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -> list[FunnelStep]:
     """viewed → started → each question → completed → lead submitted.
 
@@ -86,22 +113,27 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
         "quiz_completed",
         "lead_submitted",
     ]
-    stepped = events.filter(name__in=names)
     if unit == "attempts":
         # Once-only events are unique per attempt in the database itself, so a
         # plain count is the count of unique attempts, and much cheaper.
+        stepped = events.filter(name__in=names)
         rows = stepped.order_by().values_list("name", "question_id").annotate(n=Count("id"))
+        [(viewed,)] = count_distinct(events.filter(name="quiz_viewed"), [], "visitor_id")
     else:
+        # Views are counted in visitors too: one pass over the events for all steps.
+        stepped = events.filter(name__in=[*names, "quiz_viewed"])
         rows = count_distinct(stepped, ["name", "question_id"], column)
+        viewed = 0
     by_name: dict[str, int] = defaultdict(int)
     by_question: dict[tuple[str, int], int] = {}
     for name, question_id, n in rows:
         if name in plan.ONCE_PER_QUESTION:
             if question_id is not None:  # a deleted question has no step any more
                 by_question[(name, question_id)] = n
+        elif name == "quiz_viewed":
+            viewed = n
         else:
             by_name[name] = n
-    [(viewed,)] = count_distinct(events.filter(name="quiz_viewed"), [], "visitor_id")
 
     steps: list[FunnelStep] = []
     first = viewed
@@ -152,6 +184,7 @@ class Timing:
     p90_s: float | None
 
 
+@report_query
 def timing(quiz: Quiz, start: datetime, end: datetime) -> list[Timing]:
     """Time to complete (quiz_started → quiz_completed) and per question (shown → answered)."""
     events = events_for(quiz, start, end)
@@ -206,6 +239,7 @@ class SourceRow:
 FIRST_TOUCH = ("ft_source", "ft_medium", "ft_campaign", "ft_referrer")
 
 
+@report_query
 def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
     """First-touch source, medium, campaign and referrer: visitors, leads, conversion,
     average score and tier mix. Visitors are those who viewed or started the quiz."""
@@ -246,6 +280,7 @@ class AttributionRow:
     last_touch_hot: int = 0
 
 
+@report_query
 def attribution(quiz: Quiz, start: datetime, end: datetime) -> list[AttributionRow]:
     """Leads and hot leads (the quiz's top tier) by first-touch and by last-touch source."""
     leads = events_for(quiz, start, end).filter(name="lead_submitted")
