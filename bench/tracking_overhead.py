@@ -14,7 +14,7 @@ import sys
 
 from harness import median_ms, throwaway_database, timed
 
-RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 
 
 def quiz_run(client_class, slug):

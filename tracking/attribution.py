@@ -6,6 +6,7 @@ No raw IP address is read or stored; the referrer is kept as its domain only.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk|(android(?!.*mobile))", re
 MOBILE_PATTERN = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)  # a visitor sends the same header on every step
 def device_of(user_agent: str) -> tuple[str, bool]:
     """(device class, is_bot) from a User-Agent header."""
     if not user_agent:
@@ -122,6 +124,12 @@ def _read_touch(request: HttpRequest, name: str) -> dict | None:
     raw = request.COOKIES.get(name)
     if not raw:
         return None
+    value = _touch_from_cookie(name, raw)
+    return dict(value) if value is not None else None
+
+
+@functools.lru_cache(maxsize=4096)  # the same cookie comes back on every step
+def _touch_from_cookie(name: str, raw: str) -> dict | None:
     try:
         value = signing.loads(raw, salt=COOKIE_SALT + name)
     except signing.BadSignature:
