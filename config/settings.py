@@ -200,6 +200,9 @@ SPECTACULAR_SETTINGS = {
 }
 TRACKING_MAX_BODY = env_int("TRACKING_MAX_BODY", 64 * 1024)
 TRACKING_MAX_BATCH = 50
+# Views (quiz_viewed, question_viewed, result_viewed) commit without waiting for the
+# disk flush on PostgreSQL; see tracking.plan.VIEW_COMMIT_NOTE.
+TRACKING_VIEWS_ASYNC_COMMIT = env_bool("TRACKING_VIEWS_ASYNC_COMMIT", True)
 # Memory each report query may use to aggregate (PostgreSQL work_mem, per query node).
 TRACKING_REPORT_WORK_MEM = env_str("TRACKING_REPORT_WORK_MEM", "64MB")
 if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TRACKING_REPORT_WORK_MEM):

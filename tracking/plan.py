@@ -67,6 +67,9 @@ class EventSpec:
     client_properties: tuple[Prop, ...] = ()
     # Sent by the browser as an event of its own (tied to a server event).
     client_event: bool = False
+    # A page view: the page itself writes nothing, so the event is the whole
+    # transaction, committed without waiting for the disk (see VIEW_COMMIT_NOTE).
+    view: bool = False
     props_by_name: dict[str, Prop] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +121,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "A visitor saw a quiz's intro page.",
         Frequency.ANY,
         (Prop("preview", "boolean", required=False),),
+        view=True,
     ),
     EventSpec(
         "quiz_started",
@@ -131,6 +135,7 @@ EVENTS: tuple[EventSpec, ...] = (
         Frequency.ONCE_PER_QUESTION,
         QUESTION,
         client_properties=(TIME_VISIBLE,),
+        view=True,
     ),
     EventSpec(
         "question_answered",
@@ -182,6 +187,7 @@ EVENTS: tuple[EventSpec, ...] = (
             TIME_VISIBLE,
             Prop("read_depth_percent", "integer", required=False, description="Deepest scroll."),
         ),
+        view=True,
     ),
     EventSpec(
         "cta_clicked",
@@ -202,6 +208,14 @@ ONCE_PER_ATTEMPT = tuple(
 )
 ONCE_PER_QUESTION = tuple(
     name for name, spec in PLAN.items() if spec.frequency == Frequency.ONCE_PER_QUESTION
+)
+VIEWS = frozenset(name for name, spec in PLAN.items() if spec.view)
+VIEW_COMMIT_NOTE = (
+    "A view's transaction holds only its event, and on PostgreSQL it commits without "
+    "waiting for the disk flush (synchronous_commit off for that transaction, "
+    "TRACKING_VIEWS_ASYNC_COMMIT): a database crash can lose the views of its last "
+    "fraction of a second, never duplicate one, and never touch any other event. A "
+    "transaction that also writes deliveries for a view commits durably."
 )
 
 
@@ -238,6 +252,8 @@ def as_markdown() -> str:
         "last-touch attribution (utm_source, utm_medium, utm_campaign, utm_term, utm_content,",
         "gclid, gbraid, wbraid, fbclid, msclkid, ttclid, li_fat_id, referrer domain, landing",
         "path), device class, and the bot and preview flags.",
+        "",
+        "Views (`" + "`, `".join(sorted(VIEWS)) + "`): " + VIEW_COMMIT_NOTE,
         "",
         "| event | source | how often | description |",
         "|---|---|---|---|",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -97,9 +99,22 @@ def event_record(
         is_bot=is_bot or (tracking.is_bot if tracking else False),
         is_preview=attempt.is_preview if attempt else bool(props.get("preview")),
     )
-    if not ConversionEvent.objects.insert_once(event):
+    relaxed = name in plan.VIEWS and settings.TRACKING_VIEWS_ASYNC_COMMIT
+    if not ConversionEvent.objects.insert_once(event, relaxed_commit=relaxed):
         # Recorded before: a retry, a double click, the back button or a
         # concurrent request for the same action.
         return ConversionEvent.objects.get(event_id=event_id), False
     event_recorded.send(sender=ConversionEvent, event=event)
     return event, True
+
+
+def commit_durably(using: str | None = None) -> None:
+    """Make the current transaction wait for the disk flush when it commits.
+
+    For listeners of event_recorded that write work for later (an outbox row)
+    in a view's transaction, which otherwise commits asynchronously.
+    """
+    connection = transaction.get_connection(using)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('synchronous_commit', 'on', true)")

@@ -3,7 +3,7 @@
 from collections import Counter
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from leads.models import Lead
@@ -205,3 +205,48 @@ def test_quiz_completed_counts_the_answers_on_the_path_only(client, scorecard):
         answer(client, attempt, text, *labels, **kwargs)
     completed = ConversionEvent.objects.get(name="quiz_completed")
     assert completed.properties["questions_answered"] == 4  # not 5: one answer is off the path
+
+
+def _commit_mode() -> str:
+    """How the request's transaction would commit (the test holds it open)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@on_postgres
+def test_a_view_commits_without_waiting_for_the_disk_and_other_events_wait(client, scorecard):
+    attempt = start(client, scorecard)
+    assert _commit_mode() == "on"  # quiz_started: durable
+    client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
+    assert ConversionEvent.objects.filter(name="question_viewed").count() == 1
+    assert _commit_mode() == "off"  # question_viewed: a view
+
+
+@on_postgres
+def test_an_answer_commits_durably(client, scorecard):
+    attempt = start(client, scorecard)
+    answer(client, attempt, "Do you advertise?", "Yes")
+    assert ConversionEvent.objects.filter(name="question_answered").count() == 1
+    assert _commit_mode() == "on"
+
+
+@on_postgres
+def test_a_view_that_writes_a_delivery_commits_durably(client, scorecard):
+    from tests.automations.factories import ActionFactory, RuleFactory
+
+    rule = RuleFactory(name="Every question seen", trigger="question_viewed")
+    ActionFactory(rule=rule, kind="webhook", webhook_url="https://hooks.example.com/seen")
+    attempt = start(client, scorecard)
+    client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
+    assert rule.actions.get().deliveries.count() == 1
+    assert _commit_mode() == "on"  # the outbox row is never left to an asynchronous commit
+
+
+@on_postgres
+def test_views_commit_durably_when_the_setting_says_so(client, scorecard, settings):
+    settings.TRACKING_VIEWS_ASYNC_COMMIT = False
+    attempt = start(client, scorecard)
+    client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
+    assert ConversionEvent.objects.filter(name="question_viewed").count() == 1
+    assert _commit_mode() == "on"
