@@ -6,6 +6,6 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self) -> None:
-        from tracking import receivers
+        from tracking import checks, receivers  # noqa: F401 (checks registers itself)
 
         receivers.connect()
