@@ -32,19 +32,21 @@ def report_query(fn):
     Counting unique visitors hashes hundreds of thousands of keys: with the
     default 4 MB work_mem PostgreSQL spills them to disk, and a JIT compile costs
     more than it saves on queries of this size. Both settings are LOCAL: they
-    end with the report's transaction.
+    end with the report's transaction. (SQLite runs the report as it is: its
+    transactions here are IMMEDIATE and would hold back the visitors' writes.)
     """
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
         connection = connections[ConversionEvent.objects.db]
+        if connection.vendor != "postgresql":
+            return fn(*args, **kwargs)
         with transaction.atomic(using=connection.alias):
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
-                        [settings.TRACKING_REPORT_WORK_MEM],
-                    )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+                    [settings.TRACKING_REPORT_WORK_MEM],
+                )
             return fn(*args, **kwargs)
 
     return run
