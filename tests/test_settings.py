@@ -32,15 +32,24 @@ def test_a_malformed_boolean_is_refused():
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-value",
+    "ALLOWED_HOSTS": "quiz.example.com",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+}
+
+
 def test_the_production_settings_pass_the_deploy_check():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="false",
-        SECRET_KEY="x" * 20 + "a-long-random-production-secret-key-value",
-        ALLOWED_HOSTS="quiz.example.com",
-    )
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_asks_for_a_shared_cache():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "CACHE_URL": ""}
+    )
+    assert result.returncode != 0
+    assert "tracking.W001" in result.stderr + result.stdout
+    assert "Set CACHE_URL" in result.stderr + result.stdout
