@@ -82,7 +82,7 @@ def _public_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
     return None if private or ip.is_multicast or ip.is_unspecified else ip
 
 
-def _public_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, **kw):
+def _public_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
     """socket.create_connection, but the addresses it connects to are the ones it checked.
 
     Resolving once, checking every address and connecting to those very addresses

@@ -111,8 +111,8 @@ def event_record(
 def commit_durably(using: str | None = None) -> None:
     """Make the current transaction wait for the disk flush when it commits.
 
-    For listeners of event_recorded that write work for later (an outbox row)
-    in a view's transaction, which otherwise commits asynchronously.
+    For listeners of event_recorded that write work for later (an outbox row):
+    a view's transaction otherwise commits asynchronously.
     """
     connection = transaction.get_connection(using)
     if connection.vendor == "postgresql" and connection.in_atomic_block:
