@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "nested_admin",
     "rest_framework",
     "drf_spectacular",
+    "core",
     "quizzes",
     "leads",
     "tracking",
