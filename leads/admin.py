@@ -15,7 +15,7 @@ class LeadAdmin(admin.ModelAdmin):
         "status",
         "created_at",
     ]
-    list_filter = ["status", "tier_name", "quiz", "is_spam", "is_preview"]
+    list_filter = ["status", "tier_name", "quiz", "is_spam", "looks_automated", "is_preview"]
     search_fields = ["email", "name", "company"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
@@ -36,7 +36,10 @@ class LeadAdmin(admin.ModelAdmin):
             },
         ),
         ("Consent", {"fields": ["consent_given", "consent_text", "consented_at"]}),
-        ("Flags", {"fields": ["is_spam", "is_preview", "created_at", "attempt"]}),
+        (
+            "Flags",
+            {"fields": ["is_spam", "looks_automated", "is_preview", "created_at", "attempt"]},
+        ),
     ]
     readonly_fields = [
         "email",
@@ -54,6 +57,7 @@ class LeadAdmin(admin.ModelAdmin):
         "consent_text",
         "consented_at",
         "is_spam",
+        "looks_automated",
         "is_preview",
         "created_at",
         "attempt",

@@ -65,6 +65,12 @@ class Lead(models.Model):
         null=True, blank=True, help_text="When the lead first moved out of “new”."
     )
     is_spam = models.BooleanField(default=False, help_text="The form's honeypot was filled.")
+    # A guess from the User-Agent: it marks the lead for sales, it never holds it back
+    # (a person typed this e-mail and left the honeypot empty).
+    looks_automated = models.BooleanField(
+        default=False,
+        help_text="The browser that sent the form looked like a crawler or a headless tool.",
+    )
     is_preview = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

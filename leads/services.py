@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
+from core.visitor import Visitor, source_of
 from leads import signals
 from leads.models import Lead, Note, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
@@ -32,6 +32,22 @@ def attempt_score(state: AttemptState) -> Score:
     )
 
 
+def attempt_attribution(*, attempt: Attempt, visitor: Visitor | None = None) -> dict:
+    """First and last touch as the attempt started with them (the visitor's own, for an
+    attempt from before attempts kept them)."""
+    first, last = attempt.first_touch, attempt.last_touch or attempt.first_touch
+    if not first:
+        if visitor is None:
+            return {}
+        first, last = visitor.first_touch, visitor.last_touch
+    return {
+        "first_touch": first,
+        "last_touch": last,
+        "first_source": source_of(first),
+        "last_source": source_of(last),
+    }
+
+
 def lead_capture(
     *,
     attempt: Attempt,
@@ -41,10 +57,13 @@ def lead_capture(
     phone: str = "",
     consent: bool = False,
     is_spam: bool = False,
-    attribution: dict | None = None,
-    request: HttpRequest | None = None,
+    visitor: Visitor | None = None,
 ) -> tuple[Lead, bool]:
     """Create the attempt's lead, or return the one it already has.
+
+    The lead is credited to the touches its attempt started with. A person who
+    gave an e-mail and passed the honeypot is a lead whatever their User-Agent:
+    one that looks automated is marked (`looks_automated`), never held back.
 
     Two identical posts, one after the other or at the same moment, make one
     lead: the attempt row is locked, and the one-to-one key is the last guard.
@@ -68,6 +87,7 @@ def lead_capture(
         tier = next(t for t in tiers if t.pk == band.id)
         now = timezone.now()
         given_consent = consent and bool(quiz.consent_text)
+        attribution = attempt_attribution(attempt=attempt, visitor=visitor)
         try:
             with transaction.atomic():
                 lead = Lead.objects.create(
@@ -89,9 +109,10 @@ def lead_capture(
                     category_scores=[asdict(c) for c in score.categories],
                     answers=_answers_as_given(state),
                     is_spam=is_spam,
+                    looks_automated=visitor is not None and visitor.is_bot,
                     is_preview=attempt.is_preview,
-                    source=(attribution or {}).get("first_source", "")[:100],
-                    attribution=attribution or {},
+                    source=attribution.get("first_source", ""),
+                    attribution=attribution,
                     created_at=now,
                 )
         except IntegrityError:
@@ -99,7 +120,7 @@ def lead_capture(
             return Lead.objects.get(attempt=attempt), False
         attempt.finished_at = now
         attempt.save(update_fields=["finished_at"])
-        signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, request=request)
+        signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, visitor=visitor)
         return lead, True
 
 
@@ -139,10 +160,10 @@ def lead_add_note(*, lead: Lead, text: str, author) -> Note:
     return Note.objects.create(lead=lead, text=text, author=author)
 
 
-def result_show(*, lead: Lead, request: HttpRequest | None = None) -> None:
+def result_show(*, lead: Lead, visitor: Visitor | None = None) -> None:
     """The visitor's result page is shown."""
     with transaction.atomic():
-        signals.result_shown.send(sender=Lead, lead=lead, request=request)
+        signals.result_shown.send(sender=Lead, lead=lead, visitor=visitor)
 
 
 def _answers_as_given(state: AttemptState) -> list[dict]:

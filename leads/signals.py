@@ -4,12 +4,14 @@ the service's transaction."""
 from django.dispatch import Signal
 
 # A lead was captured from a finished attempt (sent once per lead, spam included).
-# Provides: lead (Lead), attempt (quizzes.Attempt), request (HttpRequest or None).
+# Provides: lead (Lead), attempt (quizzes.Attempt), visitor (core.visitor.Visitor or
+# None: who is on the page, never the HTTP request).
 lead_captured = Signal()
 
 # A lead got an owner (or lost one). Provides: lead (Lead), owner (User or None),
 # by (User or None: None when an automation assigned it).
 lead_assigned = Signal()
 
-# The visitor's result page was shown. Provides: lead (Lead), request (HttpRequest or None).
+# The visitor's result page was shown. Provides: lead (Lead),
+# visitor (core.visitor.Visitor or None).
 result_shown = Signal()

@@ -25,19 +25,6 @@ def _step_url(slug: str, token: str, question_id: int) -> str:
     )
 
 
-def _attribution(request: HttpRequest) -> dict:
-    """The visitor's first and last touch, as the tracking middleware saw them."""
-    tracking = getattr(request, "tracking", None)
-    if tracking is None:
-        return {}
-    return {
-        "first_touch": tracking.first_touch,
-        "last_touch": tracking.last_touch,
-        "first_source": tracking.first_source,
-        "last_source": tracking.last_source,
-    }
-
-
 @require_http_methods(["GET", "POST"])
 def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
@@ -59,8 +46,7 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             try:
                 lead_capture(
                     attempt=attempt,
-                    attribution=_attribution(request),
-                    request=request,
+                    visitor=request.tracking,
                     **form.capture_arguments(),
                 )
             except ValidationError as error:
@@ -92,7 +78,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if lead is None:
         return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
     lead.attempt, lead.quiz = attempt, attempt.quiz  # already loaded: no second query
-    result_show(lead=lead, request=request)
+    result_show(lead=lead, visitor=request.tracking)
     response = render_card(
         request, "leads/result.html", {"quiz": attempt.quiz, "attempt": attempt, "lead": lead}
     )

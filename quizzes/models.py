@@ -243,6 +243,14 @@ class Attempt(models.Model):
     # resumes the same attempt instead of starting a second one.
     start_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     visitor_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Attribution is fixed when the attempt starts: its later events and its lead are
+    # credited to these, whichever device or browser the visitor finishes on.
+    first_touch = models.JSONField(
+        default=dict, blank=True, help_text="The visitor's first touch when the attempt started."
+    )
+    last_touch = models.JSONField(
+        default=dict, blank=True, help_text="The visitor's last touch when the attempt started."
+    )
     is_preview = models.BooleanField(default=False)
     started_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(

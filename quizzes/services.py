@@ -12,9 +12,9 @@ from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
+from core.visitor import Visitor
 from quizzes import signals
 from quizzes.models import Answer, Attempt, Choice, Question, Quiz
 from quizzes.selectors import attempt_state
@@ -22,19 +22,19 @@ from quizzes.selectors import attempt_state
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
 
-def quiz_view(*, quiz: Quiz, preview: bool, request: HttpRequest | None = None) -> None:
+def quiz_view(*, quiz: Quiz, preview: bool, visitor: Visitor | None = None) -> None:
     """A visitor saw the quiz's intro page."""
     with transaction.atomic():
-        signals.quiz_viewed.send(sender=Quiz, quiz=quiz, preview=preview, request=request)
+        signals.quiz_viewed.send(sender=Quiz, quiz=quiz, preview=preview, visitor=visitor)
 
 
 def question_show(
-    *, attempt: Attempt, question: Question, position: int, request: HttpRequest | None = None
+    *, attempt: Attempt, question: Question, position: int, visitor: Visitor | None = None
 ) -> None:
     """A question is shown to the visitor."""
     with transaction.atomic():
         signals.question_shown.send(
-            sender=Question, attempt=attempt, question=question, position=position, request=request
+            sender=Question, attempt=attempt, question=question, position=position, visitor=visitor
         )
 
 
@@ -46,11 +46,14 @@ def attempt_start(
     *,
     quiz: Quiz,
     start_key: uuid.UUID,
-    visitor_id: str = "",
     is_preview: bool = False,
-    request: HttpRequest | None = None,
+    visitor: Visitor | None = None,
 ) -> tuple[Attempt, bool]:
-    """Start an attempt, or return the one this start form already began."""
+    """Start an attempt, or return the one this start form already began.
+
+    The attempt keeps the visitor's id and their first and last touch as they are
+    now: everything later in the attempt is credited to them.
+    """
     with transaction.atomic():
         existing = Attempt.objects.filter(start_key=start_key).first()
         if existing is not None:
@@ -58,12 +61,17 @@ def attempt_start(
         try:
             with transaction.atomic():
                 attempt = Attempt.objects.create(
-                    quiz=quiz, start_key=start_key, visitor_id=visitor_id, is_preview=is_preview
+                    quiz=quiz,
+                    start_key=start_key,
+                    is_preview=is_preview,
+                    visitor_id=visitor.id if visitor is not None else "",
+                    first_touch=visitor.first_touch if visitor is not None else {},
+                    last_touch=visitor.last_touch if visitor is not None else {},
                 )
         except IntegrityError:
             # The same start form posted twice at the same moment: the other won.
             return Attempt.objects.get(start_key=start_key), False
-        signals.attempt_started.send(sender=Attempt, attempt=attempt, request=request)
+        signals.attempt_started.send(sender=Attempt, attempt=attempt, visitor=visitor)
         return attempt, True
 
 
@@ -114,7 +122,7 @@ def answer_submit(
     choice_ids: list[int] | None = None,
     rating: int | None = None,
     text: str = "",
-    request: HttpRequest | None = None,
+    visitor: Visitor | None = None,
 ) -> AnswerResult:
     """Record the visitor's answer to one question: one answer per question and attempt.
 
@@ -175,7 +183,7 @@ def answer_submit(
                 answer=answer,
                 choice_ids=sorted(c.pk for c in choices),
                 position=position,
-                request=request,
+                visitor=visitor,
             )
         elif outcome == "changed":
             signals.answer_changed.send(
@@ -186,14 +194,14 @@ def answer_submit(
                 previous_display=previous[0],
                 previous_points=previous[1],
                 position=position,
-                request=request,
+                visitor=visitor,
             )
         if first_completion:
             signals.attempt_completed.send(
                 sender=Attempt,
                 attempt=attempt,
                 answered=sum(not a.skipped for a in state.on_path_answers()),
-                request=request,
+                visitor=visitor,
             )
         return AnswerResult(answer, outcome, state.path.current)
 

@@ -55,7 +55,7 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
     quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
     count = quiz.question_count()
-    quiz_view(quiz=quiz, preview=preview or not quiz.is_published, request=request)
+    quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
     context = {
         "quiz": quiz,
         "question_count": count,
@@ -77,13 +77,11 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
             "The start form was incomplete. Please start the quiz again.",
             link=(quiz.get_absolute_url(), "Back to the quiz"),
         )
-    tracking = getattr(request, "tracking", None)
     attempt, _ = attempt_start(
         quiz=quiz,
         start_key=form.cleaned_data["start_key"],
-        visitor_id=getattr(tracking, "visitor_id", ""),
         is_preview=preview or not quiz.is_published,
-        request=request,
+        visitor=request.tracking,
     )
     return redirect(next_url(attempt, attempt_state(attempt=attempt).path.current))
 
@@ -121,7 +119,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 result = answer_submit(
                     attempt=attempt,
                     question_id=question_id,
-                    request=request,
+                    visitor=request.tracking,
                     **form.cleaned_answer(),
                 )
             except AttemptFinished as error:
@@ -137,7 +135,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
     path = state.path
     position = path.position(question_id)
     previous = path.previous(question_id)
-    question_show(attempt=attempt, question=question, position=position, request=request)
+    question_show(attempt=attempt, question=question, position=position, visitor=request.tracking)
     context = {
         "quiz": attempt.quiz,
         "attempt": attempt,

@@ -1,128 +1,177 @@
-"""Visitor context of a request: who (a random visitor id), from where (first and
-last touch), on what (device class), and whether it is a bot.
+"""The visitor of a request, read from its cookies and headers: who (a random visitor
+id), from where (first and last touch), on what (device class), and whether the
+User-Agent looks like a crawler.
 
 No raw IP address is read or stored; the referrer is kept as its domain only.
+
+Everything read here comes from outside, and a crafted link must not poison a
+browser: touch values are cleaned (core.text) and bounded *before* they are
+stored or signed into a cookie, a cookie that cannot be read is discarded, and
+a header that does not parse is ignored. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import uuid
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from crawlerdetect import CrawlerDetect
 from django.core import signing
-from django.http import HttpRequest
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-CLICK_IDS = ("gclid", "gbraid", "wbraid", "fbclid", "msclkid", "ttclid", "li_fat_id")
-CLICK_ID_SOURCES = {
-    "gclid": "google",
-    "gbraid": "google",
-    "wbraid": "google",
-    "fbclid": "facebook",
-    "msclkid": "bing",
-    "ttclid": "tiktok",
-    "li_fat_id": "linkedin",
-}
+from core.text import clean_text, clip
+from core.visitor import (
+    CLICK_ID_SOURCES,
+    CLICK_IDS,
+    TOUCH_KEYS,
+    UTM_PARAMS,
+    VALUE_MAX,
+    Visitor,
+    medium_of,
+    source_of,
+)
+
+__all__ = [
+    "CLICK_IDS",
+    "CLICK_ID_SOURCES",
+    "UTM_PARAMS",
+    "VALUE_MAX",
+    "device_of",
+    "medium_of",
+    "source_of",
+    "touch_from",
+    "visitor_from_request",
+    "visitor_id_from_cookie",
+    "write_cookies",
+]
+
 VISITOR_COOKIE = "qf_vid"
 FIRST_TOUCH_COOKIE = "qf_ft"
 LAST_TOUCH_COOKIE = "qf_lt"
 COOKIE_SALT = "quizfunnel.tracking"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-VALUE_MAX = 100
+# A touch as JSON (non-ASCII escaped, as the signer writes it) stays under this,
+# so that its signed, compressed, base64 cookie stays well under a browser's
+# 4096-byte limit whatever a link holds.
+TOUCH_JSON_MAX = 1500
+# Longer than any cookie we write: anything bigger is not ours and is not parsed.
+COOKIE_READ_MAX = 4096
+USER_AGENT_MAX = 1000
 
-BOT_PATTERN = re.compile(
-    r"bot|crawl|spider|slurp|scrap|headless|lighthouse|pingdom|uptime|monitor|preview|"
-    r"facebookexternalhit|curl|wget|python-requests|python-urllib|httpx|go-http-client|"
-    r"java/|okhttp|axios|node-fetch|phantomjs|selenium|playwright|puppeteer",
-    re.IGNORECASE,
-)
-TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk|(android(?!.*mobile))", re.IGNORECASE)
-MOBILE_PATTERN = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini", re.IGNORECASE)
+# A maintained list of crawlers, headless browsers, HTTP libraries and monitors
+# (the CrawlerDetect project): a phone called "CUBOT" is not a bot.
+_crawlers = CrawlerDetect()
+TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk/", re.IGNORECASE)
+MOBILE_PATTERN = re.compile(r"mobi|iphone|ipod|blackberry|opera mini", re.IGNORECASE)
+# Android without "Mobile" anywhere is a tablet (in-app browsers repeat "Android" later).
+ANDROID_PATTERN = re.compile(r"android", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=4096)  # a visitor sends the same header on every step
 def device_of(user_agent: str) -> tuple[str, bool]:
-    """(device class, is_bot) from a User-Agent header."""
+    """(device class, looks automated) from a User-Agent header."""
+    user_agent = clean_text(user_agent)[:USER_AGENT_MAX].strip()
     if not user_agent:
         return "unknown", False
-    if BOT_PATTERN.search(user_agent):
+    if _crawlers.is_crawler(user_agent):
         return "bot", True
     if TABLET_PATTERN.search(user_agent):
         return "tablet", False
     if MOBILE_PATTERN.search(user_agent):
         return "mobile", False
+    if ANDROID_PATTERN.search(user_agent):
+        return "tablet", False
     return "desktop", False
 
 
-def _clip(value: str) -> str:
-    return value.strip()[:VALUE_MAX]
+def _host_of(url: str) -> str:
+    """The host of a URL, lowercased, without "www."; "" when it does not parse."""
+    try:
+        host = urlsplit(clean_text(url)).hostname or ""
+    except ValueError:  # "http://[" and friends
+        return ""
+    # Lowercase first, then cut: some characters grow when lowercased.
+    return clip(host.lower().removeprefix("www."), VALUE_MAX)
 
 
 def referrer_domain(referrer: str) -> str:
-    host = (urlsplit(referrer).hostname or "").lower()
-    return host.removeprefix("www.")[:VALUE_MAX]
+    return _host_of(referrer)
+
+
+def _own_host(request: HttpRequest) -> str:
+    try:
+        return _host_of(f"//{request.get_host()}")
+    except DisallowedHost:
+        return ""
+
+
+def bounded_touch(raw: Mapping) -> dict | None:
+    """A touch of known keys and cleaned string values, small enough for a cookie.
+
+    The most telling keys come first (TOUCH_KEYS' order) and are kept whole; when
+    the budget runs out, later values are shortened or left out.
+    """
+    if not isinstance(raw, Mapping):
+        return None
+    touch: dict[str, str] = {}
+    room = TOUCH_JSON_MAX
+    for key in TOUCH_KEYS:
+        value = raw.get(key)
+        if not isinstance(value, str):
+            continue
+        value = clip(value, VALUE_MAX)
+        while value and len(json.dumps({key: value})) > room:
+            value = value[: len(value) // 2].strip()
+        if value:
+            touch[key] = value
+            room -= len(json.dumps({key: value}))
+    return touch
 
 
 def touch_from(request: HttpRequest) -> dict | None:
     """The campaign or referral this request arrived from; None for an internal step."""
-    params = {k: _clip(request.GET[k]) for k in UTM_PARAMS + CLICK_IDS if request.GET.get(k)}
+    params = {k: request.GET.get(k, "") for k in UTM_PARAMS + CLICK_IDS}
+    params = {k: v for k, v in params.items() if clip(v, VALUE_MAX)}
     domain = referrer_domain(request.headers.get("Referer", ""))
-    own = (request.get_host().split(":")[0] or "").lower().removeprefix("www.")
-    external = domain and domain != own
+    external = domain and domain != _own_host(request)
     if not params and not external:
         return None
     touch = dict(params)
     if external:
         touch["referrer"] = domain
-    touch["landing_path"] = request.path[:VALUE_MAX]
+    touch["landing_path"] = request.path
     touch["at"] = timezone.now().isoformat(timespec="seconds")
-    return touch
+    return bounded_touch(touch)
 
 
 def direct_touch(request: HttpRequest) -> dict:
-    return {
-        "landing_path": request.path[:VALUE_MAX],
-        "at": timezone.now().isoformat(timespec="seconds"),
-    }
-
-
-def source_of(touch: dict) -> str:
-    if touch.get("utm_source"):
-        return touch["utm_source"].lower()
-    for click_id, source in CLICK_ID_SOURCES.items():
-        if touch.get(click_id):
-            return source
-    return touch.get("referrer") or "(direct)"
-
-
-def medium_of(touch: dict) -> str:
-    if touch.get("utm_medium"):
-        return touch["utm_medium"].lower()
-    if any(touch.get(k) for k in CLICK_IDS):
-        return "cpc"
-    return "referral" if touch.get("referrer") else "(none)"
+    return bounded_touch(
+        {"landing_path": request.path, "at": timezone.now().isoformat(timespec="seconds")}
+    )
 
 
 def visitor_id_from_cookie(request: HttpRequest) -> str | None:
-    """The visitor id from the signed cookie, or None when missing or tampered with."""
-    visitor_id = _read(request, VISITOR_COOKIE)
-    return visitor_id if visitor_id and re.fullmatch(r"[0-9a-f]{32}", visitor_id) else None
-
-
-def _read(request: HttpRequest, name: str):
-    try:
-        return request.get_signed_cookie(name, salt=COOKIE_SALT)
-    except (KeyError, signing.BadSignature):
+    """The visitor id from the signed cookie, or None when missing, tampered with or unreadable."""
+    raw = request.COOKIES.get(VISITOR_COOKIE)
+    if not raw or len(raw) > COOKIE_READ_MAX:
         return None
+    try:
+        visitor_id = request.get_signed_cookie(VISITOR_COOKIE, salt=COOKIE_SALT)
+    except (KeyError, signing.BadSignature, ValueError):  # ValueError: undecodable text
+        return None
+    return visitor_id if re.fullmatch(r"[0-9a-f]{32}", visitor_id) else None
 
 
 def _read_touch(request: HttpRequest, name: str) -> dict | None:
     raw = request.COOKIES.get(name)
-    if not raw:
+    if not raw or len(raw) > COOKIE_READ_MAX:
         return None
     value = _touch_from_cookie(name, raw)
     return dict(value) if value is not None else None
@@ -132,60 +181,47 @@ def _read_touch(request: HttpRequest, name: str) -> dict | None:
 def _touch_from_cookie(name: str, raw: str) -> dict | None:
     try:
         value = signing.loads(raw, salt=COOKIE_SALT + name)
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError, zlib.error):
+        # Tampered with, cut short, or not text at all: forget it, never fail on it.
         return None
-    return value if isinstance(value, dict) else None
+    # Signed by us, but perhaps by an older version that kept values as they came.
+    return bounded_touch(value) or None
 
 
-@dataclass
-class TrackingContext:
-    visitor_id: str
-    first_touch: dict
-    last_touch: dict
-    device: str
-    is_bot: bool
-    new_visitor: bool = False
-    changed: set[str] = field(default_factory=set)
-    # event_id of each event recorded (or found) for this request, for the page.
-    event_ids: dict[str, str] = field(default_factory=dict)
+def visitor_from_request(request: HttpRequest) -> tuple[Visitor, set[str]]:
+    """The request's visitor, and the names of the cookies that must be (re)written."""
+    device, is_bot = device_of(request.headers.get("User-Agent", ""))
+    changed = set()
+    visitor_id = visitor_id_from_cookie(request)
+    if visitor_id is None:
+        visitor_id = uuid.uuid4().hex
+        changed.add(VISITOR_COOKIE)
+    touch = touch_from(request)
+    first = _read_touch(request, FIRST_TOUCH_COOKIE)
+    if first is None:
+        first = touch or direct_touch(request)
+        changed.add(FIRST_TOUCH_COOKIE)
+    last = _read_touch(request, LAST_TOUCH_COOKIE)
+    if touch is not None and touch != last:
+        last = touch
+        changed.add(LAST_TOUCH_COOKIE)
+    elif last is None:
+        last = first
+    visitor = Visitor(
+        id=visitor_id, first_touch=first, last_touch=last, device=device, is_bot=is_bot
+    )
+    return visitor, changed
 
-    @property
-    def first_source(self) -> str:
-        return source_of(self.first_touch)
 
-    @property
-    def last_source(self) -> str:
-        return source_of(self.last_touch)
-
-    @classmethod
-    def from_request(cls, request: HttpRequest) -> TrackingContext:
-        device, is_bot = device_of(request.headers.get("User-Agent", ""))
-        changed = set()
-        visitor_id = visitor_id_from_cookie(request)
-        new_visitor = visitor_id is None
-        if new_visitor:
-            visitor_id = uuid.uuid4().hex
-            changed.add(VISITOR_COOKIE)
-        touch = touch_from(request)
-        first = _read_touch(request, FIRST_TOUCH_COOKIE)
-        if first is None:
-            first = touch or direct_touch(request)
-            changed.add(FIRST_TOUCH_COOKIE)
-        last = _read_touch(request, LAST_TOUCH_COOKIE)
-        if touch is not None and touch != last:
-            last = touch
-            changed.add(LAST_TOUCH_COOKIE)
-        elif last is None:
-            last = first
-        return cls(visitor_id, first, last, device, is_bot, new_visitor, changed)
-
-    def write_cookies(self, response, *, secure: bool) -> None:
-        """Write only what changed: a returning visitor's cookies are left alone."""
-        options = {"max_age": COOKIE_MAX_AGE, "httponly": True, "samesite": "Lax", "secure": secure}
-        if VISITOR_COOKIE in self.changed:
-            response.set_signed_cookie(VISITOR_COOKIE, self.visitor_id, salt=COOKIE_SALT, **options)
-        touches = ((FIRST_TOUCH_COOKIE, self.first_touch), (LAST_TOUCH_COOKIE, self.last_touch))
-        for name, touch in touches:
-            if name in self.changed:
-                value = signing.dumps(touch, salt=COOKIE_SALT + name, compress=True)
-                response.set_cookie(name, value, **options)
+def write_cookies(
+    response: HttpResponse, visitor: Visitor, changed: set[str], *, secure: bool
+) -> None:
+    """Write only what changed: a returning visitor's cookies are left alone."""
+    options = {"max_age": COOKIE_MAX_AGE, "httponly": True, "samesite": "Lax", "secure": secure}
+    if VISITOR_COOKIE in changed:
+        response.set_signed_cookie(VISITOR_COOKIE, visitor.id, salt=COOKIE_SALT, **options)
+    touches = ((FIRST_TOUCH_COOKIE, visitor.first_touch), (LAST_TOUCH_COOKIE, visitor.last_touch))
+    for name, touch in touches:
+        if name in changed:
+            value = signing.dumps(touch, salt=COOKIE_SALT + name, compress=True)
+            response.set_cookie(name, value, **options)

@@ -1,12 +1,16 @@
-"""Gives each request a lazy `request.tracking` (tracking.attribution.TrackingContext).
+"""Gives each request a lazy `request.tracking`: the request's core.visitor.Visitor,
+built from its cookies and headers the first time something asks for it.
 
-It reads; it never writes events. Cookies are written only when new or changed.
+It reads; it never writes events. Cookies are written only when new or changed,
+and never on a server error (whatever went wrong must not follow the browser
+around for a year). Views hand `request.tracking` to services as `visitor=`;
+services never see the request.
 """
 
 from django.conf import settings
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import SimpleLazyObject
 
-from tracking.attribution import TrackingContext
+from tracking.attribution import visitor_from_request, write_cookies
 
 VISITOR_PATHS = ("/q/",)
 
@@ -16,11 +20,20 @@ class TrackingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.tracking = SimpleLazyObject(lambda: TrackingContext.from_request(request))
+        changed: set[str] = set()
+
+        def build():
+            visitor, to_write = visitor_from_request(request)
+            changed.update(to_write)
+            return visitor
+
+        request.tracking = SimpleLazyObject(build)
         if request.path.startswith(VISITOR_PATHS):
             # A visitor page is a landing: capture the attribution it arrived with.
-            request.tracking.visitor_id  # noqa: B018
+            request.tracking.id  # noqa: B018
         response = self.get_response(request)
-        if request.tracking._wrapped is not empty:
-            request.tracking.write_cookies(response, secure=settings.SESSION_COOKIE_SECURE)
+        if changed and response.status_code < 500:
+            write_cookies(
+                response, request.tracking, changed, secure=settings.SESSION_COOKIE_SECURE
+            )
         return response

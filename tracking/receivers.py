@@ -2,7 +2,8 @@
 
 Everything is wired in connect(), called once from TrackingConfig.ready().
 Receivers run inside the sender's transaction: an event commits or rolls back
-with the action it describes.
+with the action it describes. They get the page's visitor (core.visitor.Visitor)
+and hand it on; they never see or write onto the HTTP request.
 """
 
 from __future__ import annotations
@@ -28,33 +29,33 @@ def _answer_properties(answer, choice_ids: list[int], position: int) -> dict:
     }
 
 
-def on_quiz_viewed(sender, *, quiz, preview, request=None, **kwargs):
-    event_record(name="quiz_viewed", quiz=quiz, properties={"preview": preview}, request=request)
+def on_quiz_viewed(sender, *, quiz, preview, visitor=None, **kwargs):
+    event_record(name="quiz_viewed", quiz=quiz, properties={"preview": preview}, visitor=visitor)
 
 
-def on_attempt_started(sender, *, attempt, request=None, **kwargs):
+def on_attempt_started(sender, *, attempt, visitor=None, **kwargs):
     event_record(
         name="quiz_started",
         quiz=attempt.quiz,
         attempt=attempt,
         properties={"question_count": attempt.quiz.question_count()},
         occurred_at=attempt.started_at,
-        request=request,
+        visitor=visitor,
     )
 
 
-def on_question_shown(sender, *, attempt, question, position, request=None, **kwargs):
+def on_question_shown(sender, *, attempt, question, position, visitor=None, **kwargs):
     event_record(
         name="question_viewed",
         quiz=attempt.quiz,
         attempt=attempt,
         question=question,
         properties={"question_id": question.pk, "position": position},
-        request=request,
+        visitor=visitor,
     )
 
 
-def on_answer_given(sender, *, attempt, answer, choice_ids, position, request=None, **kwargs):
+def on_answer_given(sender, *, attempt, answer, choice_ids, position, visitor=None, **kwargs):
     event_record(
         name="question_answered",
         quiz=attempt.quiz,
@@ -62,7 +63,7 @@ def on_answer_given(sender, *, attempt, answer, choice_ids, position, request=No
         question=answer.question,
         properties=_answer_properties(answer, choice_ids, position),
         occurred_at=answer.answered_at,
-        request=request,
+        visitor=visitor,
     )
 
 
@@ -75,7 +76,7 @@ def on_answer_changed(
     previous_display,
     previous_points,
     position,
-    request=None,
+    visitor=None,
     **kw,
 ):
     event_record(
@@ -90,11 +91,11 @@ def on_answer_changed(
         },
         occurred_at=answer.changed_at,
         discriminator=f"{answer.question_id}:{answer.changed_at.isoformat()}",
-        request=request,
+        visitor=visitor,
     )
 
 
-def on_attempt_completed(sender, *, attempt, answered, request=None, **kwargs):
+def on_attempt_completed(sender, *, attempt, answered, visitor=None, **kwargs):
     completed_at = attempt.completed_at or timezone.now()
     event_record(
         name="quiz_completed",
@@ -105,11 +106,11 @@ def on_attempt_completed(sender, *, attempt, answered, request=None, **kwargs):
             "duration_ms": int((completed_at - attempt.started_at).total_seconds() * 1000),
         },
         occurred_at=completed_at,
-        request=request,
+        visitor=visitor,
     )
 
 
-def on_lead_captured(sender, *, lead, attempt, request=None, **kwargs):
+def on_lead_captured(sender, *, lead, attempt, visitor=None, **kwargs):
     event_record(
         name="lead_submitted",
         quiz=lead.quiz,
@@ -126,19 +127,22 @@ def on_lead_captured(sender, *, lead, attempt, request=None, **kwargs):
             "spam": lead.is_spam,
         },
         occurred_at=lead.created_at,
+        # A person who typed an e-mail and left the honeypot empty is a person, whatever
+        # their User-Agent looks like: the lead reaches rules, reports and sales
+        # (Lead.looks_automated marks the guess). Only the honeypot makes it a bot.
         is_bot=lead.is_spam,
-        request=request,
+        visitor=visitor,
     )
 
 
-def on_result_shown(sender, *, lead, request=None, **kwargs):
+def on_result_shown(sender, *, lead, visitor=None, **kwargs):
     event_record(
         name="result_viewed",
         quiz=lead.quiz,
         attempt=lead.attempt,
         lead=lead,
         properties={"percent": lead.score_percent, "tier": lead.tier_name},
-        request=request,
+        visitor=visitor,
     )
 
 

@@ -12,13 +12,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
+from core.visitor import Visitor, medium_of, source_of
 from leads.models import Lead
 from quizzes.models import Attempt, Question, Quiz
 from tracking import plan
-from tracking.attribution import medium_of, source_of
 from tracking.models import ConversionEvent
 from tracking.signals import event_recorded
 
@@ -45,6 +44,16 @@ def event_id_for(
     return uuid.uuid5(NAMESPACE, key)
 
 
+def _touches(attempt: Attempt | None, visitor: Visitor | None) -> tuple[dict, dict]:
+    """An attempt's events are credited to the touches it started with, wherever it goes
+    on (a step link copied to another device has none of the first one's cookies)."""
+    if attempt is not None and attempt.first_touch:
+        return attempt.first_touch, attempt.last_touch or attempt.first_touch
+    if visitor is not None:
+        return visitor.first_touch, visitor.last_touch
+    return {}, {}
+
+
 def event_record(
     *,
     name: str,
@@ -53,14 +62,17 @@ def event_record(
     attempt: Attempt | None = None,
     question: Question | None = None,
     lead: Lead | None = None,
-    request: HttpRequest | None = None,
+    visitor: Visitor | None = None,
     occurred_at: datetime | None = None,
     discriminator: str | None = None,
-    is_bot: bool = False,
+    is_bot: bool | None = None,
 ) -> tuple[ConversionEvent, bool]:
     """Record a server event once; returns (event, created).
 
-    Call it inside the transaction of the action it describes.
+    Call it inside the transaction of the action it describes. `visitor` is who is
+    on the page (device, bot guess; the event id is noted on it for the page);
+    attribution comes from the attempt when there is one. `is_bot`, when given,
+    overrides the visitor's User-Agent guess.
     """
     props = plan.validate(name, properties)
     event_id = event_id_for(
@@ -69,14 +81,12 @@ def event_record(
         question_id=question.pk if question else None,
         discriminator=discriminator,
     )
-    tracking = getattr(request, "tracking", None) if request is not None else None
-    if tracking is not None:
-        tracking.event_ids[name] = str(event_id)
-    first = tracking.first_touch if tracking else {}
-    last = tracking.last_touch if tracking else {}
-    visitor_id = (attempt.visitor_id if attempt else "") or (
-        tracking.visitor_id if tracking else ""
-    )
+    if visitor is not None:
+        visitor.event_ids[name] = str(event_id)
+    first, last = _touches(attempt, visitor)
+    visitor_id = (attempt.visitor_id if attempt else "") or (visitor.id if visitor else "")
+    if is_bot is None:
+        is_bot = visitor.is_bot if visitor is not None else False
     event = ConversionEvent(
         event_id=event_id,
         name=name,
@@ -95,8 +105,8 @@ def event_record(
         ft_campaign=first.get("utm_campaign", ""),
         ft_referrer=first.get("referrer", ""),
         lt_source=source_of(last) if last else "",
-        device=tracking.device if tracking else ConversionEvent.Device.UNKNOWN,
-        is_bot=is_bot or (tracking.is_bot if tracking else False),
+        device=visitor.device if visitor is not None else ConversionEvent.Device.UNKNOWN,
+        is_bot=is_bot,
         is_preview=attempt.is_preview if attempt else bool(props.get("preview")),
     )
     relaxed = name in plan.VIEWS and settings.TRACKING_VIEWS_ASYNC_COMMIT

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from leads.models import Lead
 from tests.visitor import HOT_RUN, answer, result_url, start, submit_lead
 from tracking.attribution import FIRST_TOUCH_COOKIE, VISITOR_COOKIE, device_of, touch_from
 from tracking.models import ConversionEvent
@@ -80,3 +81,41 @@ def test_device_class_and_bot_flag(agent, expected):
 def test_an_internal_htmx_step_is_not_a_new_touch(rf):
     request = rf.get("/q/x/t/abc/q/2/", headers={"Referer": "http://testserver/q/x/"})
     assert touch_from(request) is None
+
+
+def test_a_run_finished_on_another_device_is_credited_to_where_it_started(client, scorecard):
+    client.get(scorecard.get_absolute_url() + "?utm_source=newsletter&utm_medium=email")
+    attempt = start(client, scorecard)
+    (text, labels, kwargs), *rest = HOT_RUN
+    answer(client, attempt, text, *labels, **kwargs)
+    started = ConversionEvent.objects.count()
+
+    # The step link, copied to a phone: no cookies, and a campaign of its own.
+    phone = Client(headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile/15E148"})
+    phone.get(scorecard.get_absolute_url() + "?utm_source=facebook")
+    for text, labels, kwargs in rest:
+        answer(phone, attempt, text, *labels, **kwargs)
+    submit_lead(phone, attempt)
+    phone.get(result_url(attempt))
+
+    later = ConversionEvent.objects.filter(attempt=attempt).order_by("id")[started:]
+    assert {e.name for e in later} >= {"question_answered", "quiz_completed", "lead_submitted"}
+    assert {(e.ft_source, e.ft_medium, e.lt_source) for e in later} == {
+        ("newsletter", "email", "newsletter")
+    }
+    assert {e.visitor_id for e in later} == {attempt.visitor_id}
+    lead = Lead.objects.get()
+    assert lead.source == "newsletter"
+    assert lead.attribution["first_touch"]["utm_source"] == "newsletter"
+    assert lead.attribution["last_source"] == "newsletter"
+    # The phone's own visit is still the phone's: its intro view is credited to facebook.
+    assert ConversionEvent.objects.get(name="quiz_viewed", ft_source="facebook").device == "mobile"
+
+
+def test_an_attempt_keeps_the_touches_it_started_with(client, scorecard):
+    client.get(scorecard.get_absolute_url() + "?utm_source=google&gclid=abc")
+    attempt = start(client, scorecard)
+    client.get(scorecard.get_absolute_url() + "?utm_source=bing")  # a later campaign visit
+    attempt.refresh_from_db()
+    assert attempt.first_touch["utm_source"] == "google"
+    assert attempt.last_touch["gclid"] == "abc"

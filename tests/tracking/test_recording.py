@@ -250,3 +250,40 @@ def test_views_commit_durably_when_the_setting_says_so(client, scorecard, settin
     client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
     assert ConversionEvent.objects.filter(name="question_viewed").count() == 1
     assert _commit_mode() == "on"
+
+
+def test_services_take_the_visitor_not_the_request(scorecard):
+    import uuid
+
+    from core.visitor import Visitor
+    from leads.services import lead_capture
+    from quizzes import signals
+    from quizzes.services import answer_submit, attempt_start
+
+    laptop = Visitor(id="a" * 32, first_touch={"utm_source": "newsletter"}, device="desktop")
+    heard = []
+
+    def listen(sender, **kwargs):
+        heard.append(kwargs)
+
+    signals.attempt_started.connect(listen, dispatch_uid="test-listen")
+    try:
+        attempt, _ = attempt_start(quiz=scorecard, start_key=uuid.uuid4(), visitor=laptop)
+    finally:
+        signals.attempt_started.disconnect(dispatch_uid="test-listen")
+    assert heard[0]["visitor"] is laptop and "request" not in heard[0]
+    started = ConversionEvent.objects.get(name="quiz_started")
+    assert laptop.event_ids == {"quiz_started": str(started.event_id)}
+
+    phone = Visitor(id="b" * 32, first_touch={"utm_source": "facebook"}, device="mobile")
+    for text, labels, kwargs in HOT_RUN:
+        q = question(scorecard, text)
+        choice_ids = [c.pk for c in q.choices.filter(label__in=labels)]
+        answer_submit(
+            attempt=attempt, question_id=q.pk, choice_ids=choice_ids, visitor=phone, **kwargs
+        )
+    lead, _ = lead_capture(attempt=attempt, email="ada@example.com", visitor=phone)
+    event = ConversionEvent.objects.get(name="lead_submitted")
+    assert (event.device, event.visitor_id, event.ft_source) == ("mobile", "a" * 32, "newsletter")
+    assert phone.event_ids["lead_submitted"] == str(event.event_id)
+    assert lead.source == "newsletter"
