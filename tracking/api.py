@@ -39,7 +39,10 @@ def _origin_allowed(request) -> bool:
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if not origin:
         return False
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[": not an origin at all, so not ours
+        return False
     candidate = f"{parts.scheme}://{parts.netloc}"
     own = f"{request.scheme}://{request.get_host()}"
     return candidate == own or candidate in settings.CSRF_TRUSTED_ORIGINS
