@@ -13,7 +13,7 @@ from leads import signals
 from leads.models import Lead, Note, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
 from quizzes.models import Attempt, Question
-from quizzes.selectors import AttemptState, attempt_state
+from quizzes.selectors import AttemptState, attempt_state, attempt_touches
 
 
 class AttemptIncomplete(ValidationError):
@@ -33,13 +33,10 @@ def attempt_score(state: AttemptState) -> Score:
 
 
 def attempt_attribution(*, attempt: Attempt, visitor: Visitor | None = None) -> dict:
-    """First and last touch as the attempt started with them (the visitor's own, for an
-    attempt from before attempts kept them)."""
-    first, last = attempt.first_touch, attempt.last_touch or attempt.first_touch
+    """What a lead keeps of where its visitor came from (see attempt_touches)."""
+    first, last = attempt_touches(attempt=attempt, visitor=visitor)
     if not first:
-        if visitor is None:
-            return {}
-        first, last = visitor.first_touch, visitor.last_touch
+        return {}
     return {
         "first_touch": first,
         "last_touch": last,

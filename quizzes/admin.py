@@ -232,6 +232,8 @@ class AttemptAdmin(admin.ModelAdmin):
         "quiz",
         "token",
         "visitor_id",
+        "first_touch",
+        "last_touch",
         "is_preview",
         "started_at",
         "completed_at",

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from core.visitor import Visitor
 from quizzes.models import Answer, Attempt, Question, Quiz
 from quizzes.paths import Path, walk
 
@@ -21,6 +22,18 @@ def quiz_get_for_visitor(*, slug: str, preview_user=None) -> Quiz:
     if preview_user is not None and preview_user.has_perm("quizzes.change_quiz"):
         return quiz
     raise Http404("No such quiz.")
+
+
+def attempt_touches(*, attempt: Attempt | None, visitor: Visitor | None) -> tuple[dict, dict]:
+    """(first touch, last touch) to credit: the attempt's, fixed when it started, wherever
+    it goes on (a step link copied to another device has none of the first one's
+    cookies); the visitor's own outside an attempt, or for an attempt from before
+    attempts kept them."""
+    if attempt is not None and attempt.first_touch:
+        return attempt.first_touch, attempt.last_touch or attempt.first_touch
+    if visitor is not None:
+        return visitor.first_touch, visitor.last_touch
+    return {}, {}
 
 
 def attempt_get_for_visitor(*, slug: str, token: str) -> Attempt:

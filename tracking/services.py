@@ -17,6 +17,7 @@ from django.utils import timezone
 from core.visitor import Visitor, medium_of, source_of
 from leads.models import Lead
 from quizzes.models import Attempt, Question, Quiz
+from quizzes.selectors import attempt_touches
 from tracking import plan
 from tracking.models import ConversionEvent
 from tracking.signals import event_recorded
@@ -42,16 +43,6 @@ def event_id_for(
     else:
         return uuid.uuid4()
     return uuid.uuid5(NAMESPACE, key)
-
-
-def _touches(attempt: Attempt | None, visitor: Visitor | None) -> tuple[dict, dict]:
-    """An attempt's events are credited to the touches it started with, wherever it goes
-    on (a step link copied to another device has none of the first one's cookies)."""
-    if attempt is not None and attempt.first_touch:
-        return attempt.first_touch, attempt.last_touch or attempt.first_touch
-    if visitor is not None:
-        return visitor.first_touch, visitor.last_touch
-    return {}, {}
 
 
 def event_record(
@@ -83,7 +74,7 @@ def event_record(
     )
     if visitor is not None:
         visitor.event_ids[name] = str(event_id)
-    first, last = _touches(attempt, visitor)
+    first, last = attempt_touches(attempt=attempt, visitor=visitor)
     visitor_id = (attempt.visitor_id if attempt else "") or (visitor.id if visitor else "")
     if is_bot is None:
         is_bot = visitor.is_bot if visitor is not None else False
