@@ -218,14 +218,22 @@ def _browser(cookies: dict[str, str], headers: dict[str, str]) -> Client:
     return browser
 
 
+@pytest.fixture
+def finished(scorecard):
+    return _finish(Client(), scorecard)
+
+
 @hostile
 @given(query=query_strings, cookies=cookie_jars, headers=header_sets)
-def test_the_intro_never_fails_on_hostile_input_and_its_cookies_read_back(
-    scorecard, query, cookies, headers
+def test_the_intro_and_the_result_never_fail_on_hostile_input_and_their_cookies_read_back(
+    scorecard, finished, query, cookies, headers
 ):
     response = _browser(cookies, headers).get(f"{scorecard.get_absolute_url()}?{query}")
     assert response.status_code < 500
     _reads_back(scorecard, _set(response))
+    result = _browser(cookies, headers).get(f"{result_url(finished)}?{query}")
+    assert result.status_code == 200
+    _reads_back(scorecard, _set(result))
 
 
 @hostile
