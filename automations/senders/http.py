@@ -205,6 +205,9 @@ def post_json(
                 reply = Reply(r.status, dict(r.headers), r.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as error:
             reply = Reply(error.code, dict(error.headers), error.read().decode("utf-8", "replace"))
+        if deadline.expired:
+            # A shut socket reads as the end of the headers or body: what arrived is cut short.
+            raise TimeoutError
     except PrivateAddress as error:
         log.error = str(error)
         raise Failure(log.error) from error
