@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from automations.delivery import delivery_replay, rule_dry_run, rule_resume
@@ -63,6 +64,27 @@ class RuleAdmin(admin.ModelAdmin):
     inlines = [ConditionInline, ActionInline]
     readonly_fields = ["paused_at", "paused_reason"]
     actions = ["dry_run_7", "dry_run_30", "resume"]
+    change_form_template = "automations/admin/rule_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        rule = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if rule is not None and (rule.hold_reason() or self.held(rule)):
+            held = self.held(rule)
+            extra["resume_label"] = f"Resume and send {held} held deliver(ies)"
+            extra["resume_help"] = rule.hold_reason() or "Some deliveries are held."
+        return super().change_view(request, object_id, form_url, extra)
+
+    def response_change(self, request, obj):
+        if "_resume" in request.POST and self.has_change_permission(request, obj):
+            sent = rule_resume(rule=obj)
+            self.message_user(
+                request,
+                f"“{obj}” resumed: {sent} held deliver(ies) going out now.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     @admin.display(description="Held deliveries")
     def held(self, rule: Rule) -> int:

@@ -481,3 +481,51 @@ def test_the_email_waits_for_the_owner_being_assigned_then_goes_to_them(client, 
     assert mail.outbox[0].to == ["ann@example.com"]
     email.refresh_from_db()
     assert email.attempts == 1 == email.log.count()  # waiting spent no attempt
+
+
+def test_a_paused_rule_page_has_a_resume_button_that_sends_what_it_held(
+    client, scorecard, hubspot, hot_rule, admin_client
+):
+    Rule.objects.filter(pk=hot_rule.pk).update(
+        paused_at=timezone.now(), paused_reason="401 credentials refused."
+    )
+    Rule.forget_triggers()
+    hot_lead(client, scorecard)
+    url = f"/admin/automations/rule/{hot_rule.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="_resume" value="Resume and send 1 held deliver(ies)"' in page
+    assert "The rule is paused: 401 credentials refused." in page
+
+    [condition] = hot_rule.conditions.all()
+    [action] = hot_rule.actions.all()
+    response = admin_client.post(
+        url,
+        {
+            "name": hot_rule.name,
+            "enabled": "on",
+            "trigger": hot_rule.trigger,
+            "conditions-TOTAL_FORMS": "1",
+            "conditions-INITIAL_FORMS": "1",
+            "conditions-0-id": condition.pk,
+            "conditions-0-rule": hot_rule.pk,
+            "conditions-0-property": condition.property,
+            "conditions-0-operator": condition.operator,
+            "conditions-0-value": condition.value,
+            "actions-TOTAL_FORMS": "1",
+            "actions-INITIAL_FORMS": "1",
+            "actions-0-id": action.pk,
+            "actions-0-rule": hot_rule.pk,
+            "actions-0-kind": action.kind,
+            "actions-0-order": "0",
+            "actions-0-webhook_secret": action.webhook_secret,
+            "actions-0-task_subject": action.task_subject,
+            "actions-0-task_due_hours": "1",
+            "actions-0-hubspot_owner_id": "77",
+            "_resume": "Resume",
+        },
+        follow=True,
+    )
+    assert "1 held deliver(ies) going out now" in response.content.decode()
+    assert delivery_run(Delivery.objects.get().pk) == "delivered"
+    assert len(hubspot.tasks) == 1
+    assert 'name="_resume"' not in admin_client.get(url).content.decode()
