@@ -1,5 +1,7 @@
 """Automations, built by marketers in admin: rules, conditions, actions, deliveries."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -35,6 +37,10 @@ class ActionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The browser hides the other kinds' fields as the kind changes (action_kind.js).
+        self.fields["kind"].widget.attrs["data-kind-fields"] = json.dumps(
+            {kind: list(names) for kind, names in Action.KIND_FIELDS.items()}
+        )
         kind = self.data.get(self.add_prefix("kind")) if self.is_bound else self.instance.kind
         if kind not in Action.KIND_FIELDS:
             return  # a new action: every field until a kind is chosen
@@ -49,6 +55,10 @@ class ActionForm(forms.ModelForm):
 class ActionInline(admin.StackedInline):
     model = Action
     form = ActionForm
+
+    class Media:
+        js = ["automations/action_kind.js"]
+
     extra = 0
     fields = [
         ("kind", "order"),
