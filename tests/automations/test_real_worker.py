@@ -39,8 +39,10 @@ pytestmark = [
 
 
 def _redis_url() -> str:
+    # The database CELERY_BROKER_URL names, emptied per test: give each checkout its own
+    # (parallel runs that shared one would take each other's tasks).
     parts = urlsplit(settings.CELERY_BROKER_URL)
-    return f"redis://{parts.netloc}/9"  # a database of its own, emptied per test
+    return f"redis://{parts.netloc}{parts.path or '/0'}"
 
 
 def _use_broker(url: str) -> None:
