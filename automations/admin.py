@@ -1,10 +1,13 @@
 """Automations, built by marketers in admin: rules, conditions, actions, deliveries."""
 
+import json
+
+from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
-from automations.delivery import delivery_replay, rule_dry_run
+from automations.delivery import delivery_replay, rule_dry_run, rule_resume
 from automations.models import Action, Condition, Delivery, DeliveryAttempt, Rule
 
 
@@ -13,10 +16,50 @@ class ConditionInline(admin.TabularInline):
     extra = 1
 
 
+class ActionForm(forms.ModelForm):
+    """Shows the fields of the action's kind only (a HubSpot action has no webhook URL)."""
+
+    webhook_url = forms.URLField(
+        label="Webhook URL", max_length=500, required=False, assume_scheme="https"
+    )
+
+    class Meta:
+        model = Action
+        fields = [
+            "kind",
+            "order",
+            "webhook_url",
+            "webhook_secret",
+            "task_subject",
+            "task_due_hours",
+            "hubspot_owner_id",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser hides the other kinds' fields as the kind changes (action_kind.js).
+        self.fields["kind"].widget.attrs["data-kind-fields"] = json.dumps(
+            {kind: list(names) for kind, names in Action.KIND_FIELDS.items()}
+        )
+        kind = self.data.get(self.add_prefix("kind")) if self.is_bound else self.instance.kind
+        if kind not in Action.KIND_FIELDS:
+            return  # a new action: every field until a kind is chosen
+        used = set(Action.KIND_FIELDS[kind])
+        for fields in Action.KIND_FIELDS.values():
+            for name in set(fields) - used:
+                if name in self.fields:
+                    # Hidden, not removed: the values stay as they were when the kind changes.
+                    self.fields[name].widget = forms.HiddenInput()
+
+
 class ActionInline(admin.StackedInline):
     model = Action
+    form = ActionForm
+
+    class Media:
+        js = ["automations/action_kind.js"]
+
     extra = 0
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [
         ("kind", "order"),
         ("webhook_url", "webhook_secret"),
@@ -26,11 +69,36 @@ class ActionInline(admin.StackedInline):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "trigger", "enabled", "paused_at", "owner"]
+    list_display = ["name", "trigger", "enabled", "paused_at", "held", "owner"]
     list_filter = ["enabled", "trigger"]
     inlines = [ConditionInline, ActionInline]
     readonly_fields = ["paused_at", "paused_reason"]
     actions = ["dry_run_7", "dry_run_30", "resume"]
+    change_form_template = "automations/admin/rule_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        rule = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if rule is not None and (rule.hold_reason() or self.held(rule)):
+            held = self.held(rule)
+            extra["resume_label"] = f"Resume and send {held} held deliver(ies)"
+            extra["resume_help"] = rule.hold_reason() or "Some deliveries are held."
+        return super().change_view(request, object_id, form_url, extra)
+
+    def response_change(self, request, obj):
+        if "_resume" in request.POST and self.has_change_permission(request, obj):
+            sent = rule_resume(rule=obj)
+            self.message_user(
+                request,
+                f"“{obj}” resumed: {sent} held deliver(ies) going out now.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    @admin.display(description="Held deliveries")
+    def held(self, rule: Rule) -> int:
+        return Delivery.objects.filter(action__rule=rule, status=Delivery.Status.HELD).count()
 
     def _dry_run(self, request, queryset, days):
         for rule in queryset:
@@ -49,13 +117,19 @@ class RuleAdmin(admin.ModelAdmin):
     def dry_run_30(self, request, queryset):
         self._dry_run(request, queryset, 30)
 
-    @admin.action(description="Resume paused rules", permissions=["change"])
+    @admin.action(description="Resume (switch on and send what is held)", permissions=["change"])
     def resume(self, request, queryset):
-        count = queryset.exclude(paused_at=None).update(paused_at=None, paused_reason="")
-        Rule.forget_triggers()
-        self.message_user(
-            request, f"{count} rule(s) resumed; their waiting deliveries will go out."
-        )
+        for rule in queryset:
+            sent = rule_resume(rule=rule)
+            held = self.held(rule)
+            message = f"“{rule}” resumed: {sent} held deliver(ies) going out now."
+            if held:
+                message += f" {held} still held: " + (
+                    Delivery.objects.filter(action__rule=rule, status=Delivery.Status.HELD)
+                    .values_list("held_reason", flat=True)
+                    .first()
+                )
+            self.message_user(request, message, messages.WARNING if held else messages.SUCCESS)
 
 
 class AttemptInline(admin.TabularInline):
@@ -71,7 +145,7 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["pk", "action", "status", "attempts", "lead", "created_at", "last_error"]
+    list_display = ["pk", "action", "status", "attempts", "lead", "created_at", "why"]
     list_filter = ["status", "action__kind", "action__rule"]
     search_fields = ["lead__email", "uid"]
     date_hierarchy = "created_at"
@@ -80,7 +154,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         "action",
         "event",
         "lead",
+        "after",
         "status",
+        "held_reason",
         "attempts",
         "next_attempt_at",
         "claimed_at",
@@ -91,6 +167,17 @@ class DeliveryAdmin(admin.ModelAdmin):
     ]
     inlines = [AttemptInline]
     actions = ["replay"]
+
+    @admin.display(description="Why")
+    def why(self, delivery: Delivery) -> str:
+        if delivery.status == Delivery.Status.HELD:
+            return delivery.held_reason
+        if delivery.status == Delivery.Status.WAITING:
+            return f"After #{delivery.after_id} ({delivery.after.action.get_kind_display()})"
+        return delivery.last_error
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("action__rule", "after__action")
 
     def has_add_permission(self, request):
         return False

@@ -1,30 +1,41 @@
-"""Running deliveries: claim atomically, send, and retry by class of failure.
+"""Running deliveries: write them with the event, claim atomically, send, retry by class.
 
-- 2xx: delivered.
+- 2xx: delivered; the rule's next action is queued.
 - 429: wait at least Retry-After; 5xx, timeouts, refused connections: back off
   exponentially with jitter; after AUTOMATIONS_MAX_ATTEMPTS the delivery is dead.
-- 401 and 403: dead, the rule is paused and its owner told.
+- 401 and 403: held, the rule is paused and its owner told; Resume sends it again.
 - any other 4xx: dead at once, with the reason.
+
+A paused or switched-off rule, or a destination not configured (no HubSpot token),
+holds its deliveries: they are written all the same and go out, once each, on Resume or
+when the sweeper sees the destination configured. A rule's actions run in order: each
+delivery after the first waits, spending no attempt, until the one before it finished.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from automations.models import Delivery, DeliveryAttempt, Rule
-from automations.senders import SENDERS, Failure
+from automations.fencing import LostClaim, claim_log, claim_update
+from automations.models import Action, Delivery, DeliveryAttempt, Rule
+from automations.senders import SENDERS, Failure, connected_kinds, not_connected
+from leads.models import Lead
+from tracking.models import ConversionEvent
 
 log = logging.getLogger(__name__)
 OPEN = [Delivery.Status.PENDING, Delivery.Status.RETRYING]
+FINISHED = [Delivery.Status.DELIVERED, Delivery.Status.DEAD]
+DELIVER_TASK = "automations.tasks.deliver"  # by name: tasks import this module, not back
 
 # The request path never waits for the broker: queueing happens on a
 # background thread after commit, and the sweeper catches what it misses.
@@ -32,13 +43,11 @@ _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-publis
 
 
 def _publish(ids: list[int]) -> None:
-    from automations.tasks import deliver
-
     if not settings.AUTOMATIONS_QUEUE:
         return
     for delivery_id in ids:
         try:
-            deliver.apply_async((delivery_id,), retry=False)
+            current_app.send_task(DELIVER_TASK, (delivery_id,), retry=False)
         except Exception:  # the broker is down: the sweeper will send it
             log.warning("Could not queue delivery %s; the sweeper will.", delivery_id)
 
@@ -48,108 +57,210 @@ def queue_on_commit(ids: list[int]) -> None:
         transaction.on_commit(lambda: _publisher.submit(_publish, ids))
 
 
+def _schedule(delivery_id: int, delay: float) -> None:
+    if not settings.AUTOMATIONS_QUEUE:
+        return
+    try:
+        current_app.send_task(DELIVER_TASK, (delivery_id,), countdown=delay, retry=False)
+    except Exception:
+        log.warning("Could not schedule the retry of %s; the sweeper will.", delivery_id)
+
+
 def backoff(attempt: int) -> float:
     """Seconds before retry number `attempt` (1-based): base·2^(n-1), capped, ±25 % jitter."""
-    delay = min(settings.AUTOMATIONS_BACKOFF_BASE * 2 ** (attempt - 1), 3600)
+    delay = min(settings.AUTOMATIONS_BACKOFF_BASE * 2 ** (max(attempt, 1) - 1), 3600)
     return delay * random.uniform(0.75, 1.25)
 
 
-def delivery_claim(delivery_id: int) -> bool:
-    """Take the delivery for this worker; False if it is not due or someone has it."""
-    now = timezone.now()
-    return bool(
-        Delivery.objects.filter(pk=delivery_id, status__in=OPEN, next_attempt_at__lte=now)
-        .filter(action__rule__enabled=True, action__rule__paused_at=None)
-        .update(status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    )
+def action_hold_reason(action: Action) -> str:
+    """Why deliveries of this action wait instead of going out, or ""."""
+    return action.rule.hold_reason() or not_connected(action.kind)
+
+
+def deliveries_write(*, event: ConversionEvent, lead: Lead | None, rules: list[Rule]) -> list[int]:
+    """One delivery per action of each rule, chained in the rule's order; ids to queue.
+
+    Held or not, every matching action gets its row: nothing that matched is lost.
+    """
+    due = []
+    for rule in rules:
+        previous = None
+        for action in rule.actions.all():
+            if previous is None:
+                reason = action_hold_reason(action)
+                status = Delivery.Status.HELD if reason else Delivery.Status.PENDING
+            else:
+                reason, status = "", Delivery.Status.WAITING
+            delivery, created = Delivery.objects.get_or_create(
+                action=action,
+                event=event,
+                defaults={"lead": lead, "after": previous, "status": status, "held_reason": reason},
+            )
+            if created and status == Delivery.Status.PENDING:
+                due.append(delivery.pk)
+            previous = delivery
+    return due
 
 
 def delivery_run(delivery_id: int) -> str | None:
-    """Send one delivery if it can be claimed; returns its new status."""
-    if not delivery_claim(delivery_id):
+    """Send one delivery if it can be claimed; returns its new status (None: not ours)."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status__in=OPEN, next_attempt_at__lte=now
+    ).update(status=Delivery.Status.SENDING, claimed_at=now, claim_token=token)
+    if not claimed:
         return None
+    # Read after the claim: what an earlier worker stored (remote ids) is all here.
     delivery = Delivery.objects.select_related("action__rule", "event__quiz", "lead__owner").get(
         pk=delivery_id
     )
     try:
-        summary = SENDERS[delivery.action.kind](delivery)
-    except Failure as failure:
-        _failed(delivery, failure)
-    except Exception as error:  # a bug of ours: keep the delivery, retry, show why
-        log.exception("Delivery %s failed unexpectedly", delivery_id)
-        DeliveryAttempt.objects.create(delivery=delivery, step="internal", error=repr(error)[:1000])
-        _failed(delivery, Failure(f"internal error: {error!r}", retryable=True))
-    else:
-        delivery.status = Delivery.Status.DELIVERED
-        delivery.delivered_at = timezone.now()
-        delivery.last_error = ""
-        delivery.save(update_fields=["status", "delivered_at", "last_error"])
+        reason = action_hold_reason(delivery.action)
+        if reason:
+            claim_update(
+                delivery, status=Delivery.Status.HELD, held_reason=reason, claim_token=None
+            )
+            return delivery.status
+        try:
+            summary = SENDERS[delivery.action.kind](delivery)
+        except Failure as failure:
+            return _failed(delivery, failure)
+        except LostClaim:
+            raise
+        except Exception as error:  # a bug of ours: keep the delivery, retry, show why
+            log.exception("Delivery %s failed unexpectedly", delivery_id)
+            claim_log(delivery, DeliveryAttempt(step="internal", error=repr(error)[:1000]))
+            return _failed(delivery, Failure(f"internal error: {error!r}", retryable=True))
+        _finish(delivery, Delivery.Status.DELIVERED, delivered_at=timezone.now(), last_error="")
         log.info("Delivery %s delivered: %s", delivery_id, summary)
-    return delivery.status
+        return delivery.status
+    except LostClaim:
+        # The sweeper gave this delivery to another worker while this one was in a call
+        # that outlived its claim: the other worker's writes stand, this one's are dropped.
+        log.warning("Delivery %s: the claim was taken back; this worker stops.", delivery_id)
+        return None
 
 
-def _failed(delivery: Delivery, failure: Failure) -> None:
-    delivery.last_error = str(failure)[:1000]
+def _finish(delivery: Delivery, status: str, **fields) -> None:
+    """The last fenced write of a claim; a finished delivery lets the next action go."""
+    with transaction.atomic():
+        claim_update(delivery, status=status, claim_token=None, **fields)
+        if status in FINISHED:
+            _release_successors([delivery.pk])
+
+
+def _release_successors(ids: list[int]) -> None:
+    waiting = Delivery.objects.filter(after_id__in=ids, status=Delivery.Status.WAITING)
+    released = list(waiting.values_list("pk", flat=True))
+    if released:
+        Delivery.objects.filter(pk__in=released, status=Delivery.Status.WAITING).update(
+            status=Delivery.Status.PENDING, next_attempt_at=timezone.now()
+        )
+        queue_on_commit(released)
+
+
+def _failed(delivery: Delivery, failure: Failure) -> str:
+    error = str(failure)[:1000]
     if failure.auth:
-        delivery.status = Delivery.Status.DEAD
+        reason = f"{failure} The rule is paused: fix the credentials, then Resume it."
+        _finish(delivery, Delivery.Status.HELD, held_reason=reason[:500], last_error=error)
         rule_pause(rule=delivery.action.rule, reason=str(failure))
     elif failure.retryable and delivery.attempts < settings.AUTOMATIONS_MAX_ATTEMPTS:
         delay = backoff(delivery.attempts)
         if failure.retry_after is not None:
             delay = failure.retry_after + random.uniform(0, 0.1 * failure.retry_after + 0.05)
-        delivery.status = Delivery.Status.RETRYING
-        delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-        delivery.save(update_fields=["status", "next_attempt_at", "last_error"])
+        _finish(
+            delivery,
+            Delivery.Status.RETRYING,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            last_error=error,
+        )
         _schedule(delivery.pk, delay)
-        return
     else:
-        delivery.status = Delivery.Status.DEAD
-    delivery.save(update_fields=["status", "last_error"])
-
-
-def _schedule(delivery_id: int, delay: float) -> None:
-    from automations.tasks import deliver
-
-    if not settings.AUTOMATIONS_QUEUE:
-        return
-    try:
-        deliver.apply_async((delivery_id,), countdown=delay, retry=False)
-    except Exception:
-        log.warning("Could not schedule the retry of %s; the sweeper will.", delivery_id)
+        _finish(delivery, Delivery.Status.DEAD, last_error=error)
+    return delivery.status
 
 
 def rule_pause(*, rule: Rule, reason: str) -> None:
-    """Stop a rule whose credentials were refused, and tell its owner."""
-    updated = Rule.objects.filter(pk=rule.pk, paused_at=None).update(
-        paused_at=timezone.now(), paused_reason=reason[:500]
-    )
+    """Stop a rule whose credentials were refused, hold its deliveries, tell its owner."""
+    with transaction.atomic():
+        updated = Rule.objects.filter(pk=rule.pk, paused_at=None).update(
+            paused_at=timezone.now(), paused_reason=reason[:500]
+        )
+        Delivery.objects.filter(action__rule=rule, status__in=OPEN).update(
+            status=Delivery.Status.HELD,
+            held_reason=f"The rule is paused: {reason} Resume it to send."[:500],
+        )
     if updated and rule.owner and rule.owner.email:
         send_mail(
             f"Quizfunnel paused the automation “{rule.name}”",
             f"The automation “{rule.name}” was paused because the service refused its "
             f"credentials:\n\n{reason}\n\nFix the token or URL, then resume the rule in the "
-            "admin; its waiting deliveries will be sent then.",
+            "admin; its held deliveries will be sent then.",
             None,
             [rule.owner.email],
         )
 
 
+def rule_resume(*, rule: Rule) -> int:
+    """Switch a rule on and unpause it; its held deliveries go out. Returns how many."""
+    with transaction.atomic():
+        Rule.objects.filter(pk=rule.pk).update(enabled=True, paused_at=None, paused_reason="")
+        Rule.forget_triggers()
+        return _release_held(Delivery.objects.filter(action__rule_id=rule.pk))
+
+
+def _release_held(deliveries) -> int:
+    """Held deliveries whose rule is running and destination configured go back to the queue.
+
+    A held delivery's predecessor (if any) has finished, so it is due at once.
+    """
+    held = deliveries.filter(
+        status=Delivery.Status.HELD,
+        action__rule__enabled=True,
+        action__rule__paused_at=None,
+        action__kind__in=connected_kinds(),
+    )
+    ids = list(held.values_list("pk", flat=True))
+    if ids:
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.HELD).update(
+            status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), held_reason=""
+        )
+        queue_on_commit(ids)
+    return len(ids)
+
+
 def deliveries_sweep() -> int:
-    """Send what is due and left behind (broker down, message lost, worker killed)."""
+    """Send what is due and left behind (broker down, message lost, worker killed), and
+    what was held and may go now (a rule resumed, a destination configured)."""
     now = timezone.now()
+    # Only claims older than the longest a live delivery can take (settings check
+    # AUTOMATIONS_CLAIM_TIMEOUT against it): the worker is dead, or its claim is void.
     stale = now - timedelta(seconds=settings.AUTOMATIONS_CLAIM_TIMEOUT)
     Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=stale).update(
         status=Delivery.Status.RETRYING,
+        claim_token=None,
         next_attempt_at=now,
         last_error="The worker stopped in the middle of this delivery; resuming.",
     )
+    with transaction.atomic():
+        released = _release_held(Delivery.objects.all())
+    if released:
+        log.info("%s held deliveries released.", released)
+    finished = Delivery.objects.filter(status__in=FINISHED)
+    with transaction.atomic():
+        _release_successors(
+            list(
+                Delivery.objects.filter(
+                    status=Delivery.Status.WAITING, after__in=finished
+                ).values_list("after_id", flat=True)[:1000]
+            )
+        )
     due = list(
-        Delivery.objects.filter(
-            status__in=OPEN,
-            next_attempt_at__lte=now,
-            action__rule__enabled=True,
-            action__rule__paused_at=None,
-        ).values_list("pk", flat=True)[:1000]
+        Delivery.objects.filter(status__in=OPEN, next_attempt_at__lte=now).values_list(
+            "pk", flat=True
+        )[:1000]
     )
     _publish(due)
     return len(due)
@@ -158,10 +269,16 @@ def deliveries_sweep() -> int:
 def delivery_replay(*, delivery: Delivery) -> None:
     """Send a delivery again (admin): dead or delivered, it goes back to the queue.
 
-    A HubSpot delivery keeps its stored ids, so a replay never makes a second task.
+    A HubSpot delivery keeps its stored ids, so a replay never makes a second task. A
+    delivery still waiting for the action before it, or being sent, is left as it is.
     """
-    Delivery.objects.filter(pk=delivery.pk).exclude(status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), last_error=""
+    Delivery.objects.filter(pk=delivery.pk).exclude(
+        status__in=[Delivery.Status.SENDING, Delivery.Status.WAITING]
+    ).update(
+        status=Delivery.Status.PENDING,
+        next_attempt_at=timezone.now(),
+        last_error="",
+        held_reason="",
     )
     queue_on_commit([delivery.pk])
 
@@ -169,8 +286,6 @@ def delivery_replay(*, delivery: Delivery) -> None:
 def rule_dry_run(*, rule: Rule, days: int) -> tuple[int, int]:
     """(events that would have matched, events of the trigger) over the last `days` days."""
     since = timezone.now() - timedelta(days=days)
-    from tracking.models import ConversionEvent
-
     events = ConversionEvent.objects.filter(
         name=rule.trigger, occurred_at__gte=since, is_bot=False, is_preview=False
     ).only("name", "properties", "is_bot", "is_preview")

@@ -1,8 +1,7 @@
-"""The demo's automations: hot leads to HubSpot (off until a token is set) and to sales."""
+"""The demo's automations: hot leads to HubSpot (held until a token is set) and to sales."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 
 from automations.models import Action, Condition, Rule
@@ -16,9 +15,8 @@ def demo_rules_create() -> list[Rule]:
     """Create the demo rules once; returns those it created."""
     created = []
     if not Rule.objects.filter(name=HUBSPOT_RULE).exists():
-        rule = Rule.objects.create(
-            name=HUBSPOT_RULE, trigger="lead_submitted", enabled=bool(settings.HUBSPOT_TOKEN)
-        )
+        # On without a token too: its deliveries are held and go out once it is set.
+        rule = Rule.objects.create(name=HUBSPOT_RULE, trigger="lead_submitted")
         Condition.objects.create(rule=rule, property="percent", operator=">", value="80")
         Action.objects.create(rule=rule, kind=Action.Kind.HUBSPOT)
         created.append(rule)

@@ -6,6 +6,7 @@ import base64
 import secrets
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from automations.conditions import OPERATORS, holds, parse_value
+from automations.destinations import url_refusal
 from leads.models import Lead
 from tracking import plan
 from tracking.models import ConversionEvent
@@ -25,7 +27,11 @@ def new_webhook_secret() -> str:
 
 class Rule(models.Model):
     name = models.CharField(max_length=120)
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Off, the rule still writes its deliveries, held: switching it on (or "
+        "Resume) sends them.",
+    )
     trigger = models.CharField(
         max_length=40, choices=[(n, n) for n in plan.PLAN], default="lead_submitted"
     )
@@ -46,28 +52,31 @@ class Rule(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def active(self) -> bool:
-        return self.enabled and self.paused_at is None
-
-    # Which events have an active rule: asked on every event, so kept for a few
-    # seconds per process (a change here clears it at once in this process).
+    # Which events have a rule (on, off or paused: all of them write deliveries): asked
+    # on every event, so kept for a few seconds per process (a change here clears it at
+    # once in this process).
     _triggers: tuple[float, frozenset[str]] | None = None
     TRIGGER_CACHE_SECONDS = 5.0
 
     @classmethod
-    def active_triggers(cls) -> frozenset[str]:
+    def triggers(cls) -> frozenset[str]:
         now = time.monotonic()
         if cls._triggers is None or now - cls._triggers[0] > cls.TRIGGER_CACHE_SECONDS:
-            names = cls.objects.filter(enabled=True, paused_at=None).values_list(
-                "trigger", flat=True
-            )
+            names = cls.objects.values_list("trigger", flat=True)
             cls._triggers = (now, frozenset(names))
         return cls._triggers[1]
 
     @classmethod
     def forget_triggers(cls) -> None:
         cls._triggers = None
+
+    def hold_reason(self) -> str:
+        """Why this rule's deliveries wait instead of going out, or ""."""
+        if self.paused_at is not None:
+            return f"The rule is paused: {self.paused_reason} Resume it to send."[:300]
+        if not self.enabled:
+            return "The rule is switched off: switch it on, or Resume it, to send."
+        return ""
 
     def matches(self, event: ConversionEvent) -> bool:
         if event.name != self.trigger or event.is_bot or event.is_preview:
@@ -104,9 +113,21 @@ class Action(models.Model):
         EMAIL = "email", "E-mail the lead's owner (or the Sales group)"
         ASSIGN = "assign", "Assign an owner (round robin among Sales)"
 
+    # What a task subject can say about the lead.
+    PLACEHOLDERS = ("name", "email", "company", "tier", "percent", "score", "quiz")
+    # The fields each kind uses (admin shows only those).
+    KIND_FIELDS = {
+        Kind.HUBSPOT: ("task_subject", "task_due_hours", "hubspot_owner_id"),
+        Kind.WEBHOOK: ("webhook_url", "webhook_secret"),
+        Kind.EMAIL: (),
+        Kind.ASSIGN: (),
+    }
+
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    order = models.PositiveIntegerField(default=0)
+    order = models.PositiveIntegerField(
+        default=0, help_text="Actions run in this order, each after the one before has finished."
+    )
     webhook_url = models.URLField(
         max_length=500,
         blank=True,
@@ -116,7 +137,12 @@ class Action(models.Model):
     )
     webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
     task_subject = models.CharField(
-        max_length=200, default="Call {name} — {tier} lead ({percent} %) from {quiz}"
+        max_length=200,
+        default="Call {name} — {tier} lead ({percent} %) from {quiz}",
+        help_text="You can use "
+        + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+        + ": the lead's name (or e-mail), e-mail, company, tier, score in % and in "
+        "points, and the quiz's title.",
     )
     task_due_hours = models.PositiveSmallIntegerField(default=1)
     hubspot_owner_id = models.CharField(max_length=40, blank=True)
@@ -128,8 +154,27 @@ class Action(models.Model):
         return f"{self.rule}: {self.get_kind_display()}"
 
     def clean(self) -> None:
-        if self.kind == self.Kind.WEBHOOK and not self.webhook_url:
-            raise ValidationError({"webhook_url": "A webhook needs its URL."})
+        if self.kind == self.Kind.WEBHOOK:
+            if not self.webhook_url:
+                raise ValidationError({"webhook_url": "A webhook needs its URL."})
+            refusal = url_refusal(
+                self.webhook_url, allow_private=settings.AUTOMATIONS_ALLOW_PRIVATE_URLS
+            )
+            # Another scheme is the field validator's to explain.
+            if refusal and urlsplit(self.webhook_url).scheme.lower() in ("http", "https"):
+                raise ValidationError({"webhook_url": refusal})
+        if self.kind == self.Kind.HUBSPOT:
+            try:
+                self.task_subject.format(**dict.fromkeys(self.PLACEHOLDERS, ""))
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValidationError(
+                    {
+                        "task_subject": f"The subject uses a placeholder there is not "
+                        f"({error}); you can use "
+                        + ", ".join(f"{{{p}}}" for p in self.PLACEHOLDERS)
+                        + "."
+                    }
+                ) from None
 
 
 class Delivery(models.Model):
@@ -137,6 +182,8 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        WAITING = "waiting", "Waiting for the action before it"
+        HELD = "held", "Held"
         SENDING = "sending", "Sending"
         RETRYING = "retrying", "Waiting to retry"
         DELIVERED = "delivered", "Delivered"
@@ -148,10 +195,23 @@ class Delivery(models.Model):
     lead = models.ForeignKey(
         Lead, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
     )
+    after = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="successors",
+        help_text="The delivery of the rule's previous action: this one waits for it to finish.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    held_reason = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Tries that reached the destination; each is in the log below."
+    )
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # A new token per claim; every write after a send compares it (see fencing.py).
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=1000, blank=True)
     remote = models.JSONField(default=dict, blank=True, help_text="Ids the CRM gave back.")
     created_at = models.DateTimeField(default=timezone.now)
@@ -186,12 +246,3 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} {self.status_code or self.error}"
-
-
-class AssignmentCursor(models.Model):
-    """Where the round robin among Sales stopped (one row)."""
-
-    last_user_id = models.IntegerField(null=True)
-
-    def __str__(self) -> str:
-        return f"round robin after user {self.last_user_id}"

@@ -4,35 +4,27 @@ from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
 
-from automations.delivery import queue_on_commit
-from automations.models import Action, Condition, Delivery, Rule
+from automations.delivery import deliveries_write, queue_on_commit
+from automations.models import Action, Condition, Rule
 from leads.models import Lead
 from tracking.services import commit_durably
 from tracking.signals import event_recorded
 
 
 def on_event_recorded(sender, *, event, **kwargs) -> None:
-    if event.is_bot or event.is_preview or event.name not in Rule.active_triggers():
+    if event.is_bot or event.is_preview or event.name not in Rule.triggers():
         return
-    rules = Rule.objects.filter(enabled=True, paused_at=None, trigger=event.name).prefetch_related(
-        "conditions", "actions"
-    )
+    # Paused and switched-off rules too: their deliveries are written, held.
+    rules = Rule.objects.filter(trigger=event.name).prefetch_related("conditions", "actions")
+    matching = [rule for rule in rules if rule.matches(event)]
+    if not matching:
+        return
     lead = event.lead or (
         Lead.objects.filter(attempt_id=event.attempt_id).first() if event.attempt_id else None
     )
-    new = [
-        Delivery(action=action, event=event, lead=lead)
-        for rule in rules
-        if rule.matches(event)
-        for action in rule.actions.all()
-    ]
-    if not new:
-        return
     # An outbox row always commits durably, whatever relaxed its transaction (a view).
     commit_durably()
-    Delivery.objects.bulk_create(new, ignore_conflicts=True)
-    ids = list(Delivery.objects.filter(event=event).values_list("pk", flat=True))
-    queue_on_commit(ids)
+    queue_on_commit(deliveries_write(event=event, lead=lead, rules=matching))
 
 
 def _rules_changed(sender, **kwargs) -> None:

@@ -11,5 +11,7 @@ from leads.access import MARKETERS, SALES, group_required
 @require_GET
 @group_required(SALES, MARKETERS)
 def lead_deliveries(request: HttpRequest, lead_id: int) -> HttpResponse:
-    deliveries = Delivery.objects.filter(lead_id=lead_id).select_related("action__rule")
+    deliveries = Delivery.objects.filter(lead_id=lead_id).select_related(
+        "action__rule", "after__action"
+    )
     return render(request, "automations/lead_deliveries.html", {"deliveries": deliveries})

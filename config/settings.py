@@ -215,11 +215,30 @@ if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TRACKING_REPORT_WORK_MEM):
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 HUBSPOT_TOKEN = env_str("HUBSPOT_TOKEN", "")
 HUBSPOT_BASE_URL = env_str("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+# Seconds for a whole call to HubSpot or a webhook, connect to last byte.
 AUTOMATIONS_HTTP_TIMEOUT = float(env_str("AUTOMATIONS_HTTP_TIMEOUT", "10"))
 AUTOMATIONS_ALLOW_PRIVATE_URLS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_URLS", False)
 AUTOMATIONS_BACKOFF_BASE = float(env_str("AUTOMATIONS_BACKOFF_BASE", "2"))
 AUTOMATIONS_MAX_ATTEMPTS = env_int("AUTOMATIONS_MAX_ATTEMPTS", 8)
-AUTOMATIONS_CLAIM_TIMEOUT = env_int("AUTOMATIONS_CLAIM_TIMEOUT", 120)
+# The longest a live delivery can take: at most three calls (HubSpot's upsert, search and
+# task; automations.senders.CALLS_PER_DELIVERY), each within the HTTP timeout, and a
+# margin for its database writes. The sweeper hands a delivery to another worker only
+# after AUTOMATIONS_CLAIM_TIMEOUT, so that must be longer: a live worker keeps its claim.
+AUTOMATIONS_CALLS_PER_DELIVERY = 3
+AUTOMATIONS_CLAIM_MARGIN = float(env_str("AUTOMATIONS_CLAIM_MARGIN", "5"))
+AUTOMATIONS_LONGEST_DELIVERY = (
+    AUTOMATIONS_CALLS_PER_DELIVERY * AUTOMATIONS_HTTP_TIMEOUT + AUTOMATIONS_CLAIM_MARGIN
+)
+AUTOMATIONS_CLAIM_TIMEOUT = float(env_str("AUTOMATIONS_CLAIM_TIMEOUT", "120"))
+if AUTOMATIONS_CLAIM_TIMEOUT < AUTOMATIONS_LONGEST_DELIVERY:
+    raise ImproperlyConfigured(
+        f"AUTOMATIONS_CLAIM_TIMEOUT={AUTOMATIONS_CLAIM_TIMEOUT:g} s is shorter than the longest "
+        f"a delivery can take ({AUTOMATIONS_LONGEST_DELIVERY:g} s: "
+        f"{AUTOMATIONS_CALLS_PER_DELIVERY} calls of AUTOMATIONS_HTTP_TIMEOUT="
+        f"{AUTOMATIONS_HTTP_TIMEOUT:g} s and AUTOMATIONS_CLAIM_MARGIN="
+        f"{AUTOMATIONS_CLAIM_MARGIN:g} s); the sweeper would hand a delivery still being "
+        "sent to a second worker."
+    )
 # HubSpot's search is eventually consistent: a task whose creation got no answer
 # is looked for only this many seconds after the request.
 AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = float(env_str("AUTOMATIONS_HUBSPOT_SEARCH_SETTLE", "60"))
@@ -231,6 +250,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds for each SMTP step (Django's default is to wait for ever).
+EMAIL_TIMEOUT = float(env_str("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "quizfunnel@localhost")
 
 LOGIN_URL = "admin:login"

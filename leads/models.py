@@ -123,3 +123,12 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class AssignmentCursor(models.Model):
+    """Where the round robin among Sales stopped (one row)."""
+
+    last_user_id = models.IntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"round robin after user {self.last_user_id}"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.visitor import Visitor, source_of
 from leads import signals
-from leads.models import Lead, Note, StatusChange
+from leads.access import SALES
+from leads.models import AssignmentCursor, Lead, Note, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
 from quizzes.models import Attempt, Question
 from quizzes.selectors import AttemptState, attempt_state, attempt_touches
@@ -146,6 +148,32 @@ def lead_assign(*, lead: Lead, owner, by=None) -> None:
         Lead.objects.filter(pk=lead.pk).update(owner=owner)
         lead.owner = owner
         signals.lead_assigned.send(sender=Lead, lead=lead, owner=owner, by=by)
+
+
+def lead_assign_round_robin(*, lead: Lead):
+    """Give an unowned lead the next active member of Sales; returns them, or None.
+
+    None when the lead already has an owner (a person's choice is never overwritten)
+    or Sales has nobody active. Two workers assigning the same lead make one owner.
+    """
+    with transaction.atomic():
+        # The cursor's row lock puts concurrent assignments in a queue.
+        cursor, _ = AssignmentCursor.objects.select_for_update().get_or_create(pk=1)
+        # Only an unowned lead is taken; the row stays locked until commit, so nobody
+        # assigns it between this check and lead_assign, which records the change.
+        if not Lead.objects.filter(pk=lead.pk, owner=None).update(owner=None):
+            return None
+        users = list(
+            get_user_model().objects.filter(is_active=True, groups__name=SALES).order_by("pk")
+        )
+        if not users:
+            return None
+        after = [u for u in users if cursor.last_user_id is None or u.pk > cursor.last_user_id]
+        owner = (after or users)[0]
+        cursor.last_user_id = owner.pk
+        cursor.save(update_fields=["last_user_id"])
+        lead_assign(lead=lead, owner=owner)
+        return owner
 
 
 def lead_add_note(*, lead: Lead, text: str, author) -> Note:

@@ -14,7 +14,13 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from automations.delivery import deliveries_sweep, delivery_replay, delivery_run, rule_dry_run
+from automations.delivery import (
+    deliveries_sweep,
+    delivery_replay,
+    delivery_run,
+    rule_dry_run,
+    rule_resume,
+)
 from automations.models import Delivery, Rule
 from automations.senders import webhook_signature
 from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
@@ -144,17 +150,23 @@ def test_a_server_that_stays_down_makes_the_delivery_dead_after_the_limit(
 
 
 def test_refused_credentials_pause_the_rule_and_tell_its_owner(
-    client, scorecard, hubspot, hot_rule
+    client, scorecard, hubspot, hot_rule, settings
 ):
     hot_rule.owner = User.objects.create_user("mia", email="mia@example.com")
     hot_rule.save()
     hubspot.token = "rotated"  # our token is no longer valid
     hot_lead(client, scorecard)
-    assert delivery_run(Delivery.objects.get().pk) == "dead"
+    delivery = Delivery.objects.get()
+    assert delivery_run(delivery.pk) == "held"  # held for the fixed token, not dead
     hot_rule.refresh_from_db()
     assert hot_rule.paused_at is not None and "401" in hot_rule.paused_reason
     assert mail.outbox[0].to == ["mia@example.com"]
     assert "paused" in mail.outbox[0].subject
+
+    hubspot.token = settings.HUBSPOT_TOKEN  # the token is fixed
+    assert rule_resume(rule=hot_rule) == 1
+    assert delivery_run(delivery.pk) == "delivered"
+    assert len(hubspot.tasks) == 1
 
 
 def test_a_hubspot_delivery_resumes_from_its_contact_and_never_makes_a_second_task(
@@ -393,11 +405,62 @@ def test_owners_are_assigned_round_robin_among_active_sales(client, scorecard):
     assert owners == ["ann", "cid", "ann"]
 
 
-def test_a_paused_or_disabled_rule_sends_nothing(client, scorecard, hubspot, hot_rule):
-    Rule.objects.filter(pk=hot_rule.pk).update(paused_at=timezone.now())
+@pytest.mark.parametrize("how", ["paused", "switched off"])
+def test_a_paused_or_switched_off_rule_holds_its_leads_and_resume_sends_each_once(
+    client, scorecard, hubspot, hot_rule, admin_client, how, settings
+):
+    if how == "paused":
+        Rule.objects.filter(pk=hot_rule.pk).update(
+            paused_at=timezone.now(), paused_reason="401 credentials refused."
+        )
+    else:
+        Rule.objects.filter(pk=hot_rule.pk).update(enabled=False)
     Rule.forget_triggers()
     hot_lead(client, scorecard)
-    assert not Delivery.objects.exists()
+    hot_lead(type(client)(), scorecard)
+    held = list(Delivery.objects.all())
+    assert [d.status for d in held] == ["held", "held"]
+    assert delivery_run(held[0].pk) is None and deliveries_sweep() == 0  # nothing goes out
+    assert not hubspot.tasks
+    listing = admin_client.get("/admin/automations/delivery/").content.decode()
+    assert ("paused: 401 credentials refused" if how == "paused" else "switched off") in listing
+
+    response = admin_client.post(
+        "/admin/automations/rule/",
+        {"action": "resume", "_selected_action": [hot_rule.pk]},
+        follow=True,
+    )
+    assert "2 held deliver(ies) going out now" in response.content.decode()
+    for delivery in held:
+        assert delivery_run(delivery.pk) == "delivered"
+        assert delivery_run(delivery.pk) is None
+    settings.AUTOMATIONS_QUEUE = False
+    deliveries_sweep()
+    assert len(hubspot.tasks) == 2
+    assert hubspot.count("objects/tasks") == 2
+
+
+def test_without_a_hubspot_token_deliveries_are_held_and_go_out_once_it_is_set(
+    client, scorecard, hubspot, hot_rule, settings, admin_client
+):
+    settings.HUBSPOT_TOKEN = ""
+    hot_lead(client, scorecard)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "held" and "set HUBSPOT_TOKEN" in delivery.held_reason
+    deliveries_sweep()
+    assert Delivery.objects.get().status == "held"  # still no token: still held, not dead
+    page = admin_client.get(f"/admin/automations/delivery/{delivery.pk}/change/").content.decode()
+    assert "HubSpot is not connected: set HUBSPOT_TOKEN" in page
+
+    settings.HUBSPOT_TOKEN = hubspot.token  # the worker restarts with the token
+    deliveries_sweep()  # the sweeper sees HubSpot configured
+    assert Delivery.objects.get().status == "pending"
+    assert delivery_run(delivery.pk) == "delivered"
+    deliveries_sweep()
+    assert delivery_run(delivery.pk) is None
+    assert len(hubspot.tasks) == 1
+    hot_rule.refresh_from_db()
+    assert hot_rule.paused_at is None  # a missing token is not refused credentials
 
 
 def test_the_email_waits_for_the_owner_being_assigned_then_goes_to_them(client, scorecard):
@@ -409,7 +472,60 @@ def test_the_email_waits_for_the_owner_being_assigned_then_goes_to_them(client, 
     ActionFactory(rule=rule, kind="email", order=1)
     hot_lead(client, scorecard)
     email = Delivery.objects.get(action__kind="email")
-    assert delivery_run(email.pk) == "retrying"  # the owner is not assigned yet
-    assert delivery_run(Delivery.objects.get(action__kind="assign").pk) == "delivered"
-    assert run_due(email) == "delivered"
+    assert email.status == "waiting"
+    assert delivery_run(email.pk) is None  # not due before the owner is assigned
+    assign = Delivery.objects.get(action__kind="assign")
+    assert email.after == assign
+    assert delivery_run(assign.pk) == "delivered"  # which lets the e-mail go
+    assert delivery_run(email.pk) == "delivered"
     assert mail.outbox[0].to == ["ann@example.com"]
+    email.refresh_from_db()
+    assert email.attempts == 1 == email.log.count()  # waiting spent no attempt
+
+
+def test_a_paused_rule_page_has_a_resume_button_that_sends_what_it_held(
+    client, scorecard, hubspot, hot_rule, admin_client
+):
+    Rule.objects.filter(pk=hot_rule.pk).update(
+        paused_at=timezone.now(), paused_reason="401 credentials refused."
+    )
+    Rule.forget_triggers()
+    hot_lead(client, scorecard)
+    url = f"/admin/automations/rule/{hot_rule.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert 'name="_resume" value="Resume and send 1 held deliver(ies)"' in page
+    assert "The rule is paused: 401 credentials refused." in page
+
+    [condition] = hot_rule.conditions.all()
+    [action] = hot_rule.actions.all()
+    response = admin_client.post(
+        url,
+        {
+            "name": hot_rule.name,
+            "enabled": "on",
+            "trigger": hot_rule.trigger,
+            "conditions-TOTAL_FORMS": "1",
+            "conditions-INITIAL_FORMS": "1",
+            "conditions-0-id": condition.pk,
+            "conditions-0-rule": hot_rule.pk,
+            "conditions-0-property": condition.property,
+            "conditions-0-operator": condition.operator,
+            "conditions-0-value": condition.value,
+            "actions-TOTAL_FORMS": "1",
+            "actions-INITIAL_FORMS": "1",
+            "actions-0-id": action.pk,
+            "actions-0-rule": hot_rule.pk,
+            "actions-0-kind": action.kind,
+            "actions-0-order": "0",
+            "actions-0-webhook_secret": action.webhook_secret,
+            "actions-0-task_subject": action.task_subject,
+            "actions-0-task_due_hours": "1",
+            "actions-0-hubspot_owner_id": "77",
+            "_resume": "Resume",
+        },
+        follow=True,
+    )
+    assert "1 held deliver(ies) going out now" in response.content.decode()
+    assert delivery_run(Delivery.objects.get().pk) == "delivered"
+    assert len(hubspot.tasks) == 1
+    assert 'name="_resume"' not in admin_client.get(url).content.decode()

@@ -5,17 +5,26 @@ Run in CI's second pass (DATABASE_URL on PostgreSQL, CELERY_BROKER_URL on Redis)
 
 import os
 import signal
+import socket
 import time
+from email import message_from_bytes
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.test import Client
 
 from automations.delivery import deliveries_sweep
 from automations.models import Delivery
+from automations.senders.email import message_id
 from config.celery import app as celery_app
+from leads.models import AssignmentCursor, Lead
+from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
 from tests.fakes.celery_worker import worker_start, worker_stop
 from tests.visitor import HOT_RUN, run, submit_lead
 
@@ -30,8 +39,10 @@ pytestmark = [
 
 
 def _redis_url() -> str:
+    # The database CELERY_BROKER_URL names, emptied per test: give each checkout its own
+    # (parallel runs that shared one would take each other's tasks).
     parts = urlsplit(settings.CELERY_BROKER_URL)
-    return f"redis://{parts.netloc}/9"  # a database of its own, emptied per test
+    return f"redis://{parts.netloc}{parts.path or '/0'}"
 
 
 def _use_broker(url: str) -> None:
@@ -45,6 +56,9 @@ def _database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+CLAIM_TIMEOUT = 4
 
 
 def _wait(condition, seconds=30.0) -> bool:
@@ -61,7 +75,7 @@ def broker(settings):
     url = _redis_url()
     redis.Redis.from_url(url).flushdb()
     settings.AUTOMATIONS_QUEUE = True
-    settings.AUTOMATIONS_CLAIM_TIMEOUT = 2
+    settings.AUTOMATIONS_CLAIM_TIMEOUT = CLAIM_TIMEOUT
     old = os.environ.get("CELERY_BROKER_URL", "")
     _use_broker(url)
     yield url
@@ -69,7 +83,27 @@ def broker(settings):
 
 
 @pytest.fixture
-def worker(broker, hubspot):
+def smtp():
+    """A real SMTP server on 127.0.0.1; the messages it accepted, in order."""
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            message = message_from_bytes(envelope.content)
+            received.append((list(envelope.rcpt_tos), message))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()
+
+
+@pytest.fixture
+def worker(broker, hubspot, smtp):
     """Start (and restart) a real worker process; killed at the end."""
     processes = []
 
@@ -81,8 +115,14 @@ def worker(broker, hubspot):
             HUBSPOT_TOKEN=hubspot.token,
             AUTOMATIONS_ALLOW_PRIVATE_URLS="true",
             AUTOMATIONS_BACKOFF_BASE="0.2",
-            AUTOMATIONS_CLAIM_TIMEOUT="2",
+            # A short claim, and calls short enough for it (start-up checks the two).
+            AUTOMATIONS_HTTP_TIMEOUT="1",
+            AUTOMATIONS_CLAIM_MARGIN="1",
+            AUTOMATIONS_CLAIM_TIMEOUT=str(CLAIM_TIMEOUT),
             AUTOMATIONS_HUBSPOT_SEARCH_SETTLE="1",
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(smtp[0]),
         )
         processes.append(process)
         return process
@@ -136,8 +176,65 @@ def test_a_worker_killed_in_the_middle_of_a_delivery_leaves_exactly_one_task(
     assert _wait(lambda: len(hubspot.tasks) == 1)  # HubSpot finished it regardless
 
     worker()
-    time.sleep(2.5)  # past the claim timeout
-    deliveries_sweep()
-    assert _wait(lambda: Delivery.objects.get().status == "delivered")
+    # The sweeper resumes the delivery once its claim is older than the claim timeout.
+    assert _wait(lambda: deliveries_sweep() >= 0 and Delivery.objects.get().status == "delivered")
     assert len(hubspot.tasks) == 1
     assert hubspot.count("contacts/batch/upsert") == 1
+
+
+def test_a_worker_killed_during_assignment_delays_the_chain_and_every_hot_lead_is_emailed_once(
+    scorecard, worker, smtp
+):
+    _, received = smtp
+    sales, _ = Group.objects.get_or_create(name="Sales")  # a flushed database has no groups
+    for name in ("ann", "bob"):
+        User.objects.create_user(name, email=f"{name}@example.com").groups.add(sales)
+    rule = RuleFactory(name="Hot tier → assign, then e-mail the owner")
+    ConditionFactory(rule=rule, property="tier", operator="=", value="Hot")
+    ActionFactory(rule=rule, kind="assign", order=0)
+    ActionFactory(rule=rule, kind="email", order=1)
+    AssignmentCursor.objects.create(pk=1)
+
+    # Another session holds the round robin's lock, so the worker stops mid-assignment.
+    holder = psycopg.connect(_database_url())
+    holder.execute("SELECT * FROM leads_assignmentcursor WHERE id = 1 FOR UPDATE")
+    first = worker()
+    emails = [f"lead{i}@example.com" for i in range(3)]
+    for email in emails:
+        client = Client()
+        submit_lead(client, run(client, scorecard, steps=HOT_RUN), email=email, name=email[:5])
+    assert Delivery.objects.filter(action__kind="assign").count() == 3
+
+    def blocked_in_assignment():
+        waiting = holder.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]
+        return waiting > 0 and Delivery.objects.filter(status="sending").exists()
+
+    assert _wait(blocked_in_assignment)
+    worker_stop(first, signal.SIGKILL)  # killed in the middle of an assignment
+    holder.close()
+    assert not received
+    assert Delivery.objects.filter(action__kind="email", status="waiting").count() == 3
+
+    worker()
+
+    def all_emailed():
+        deliveries_sweep()  # what beat runs every few seconds
+        return Delivery.objects.filter(action__kind="email", status="delivered").count() == 3
+
+    assert _wait(all_emailed, seconds=60)
+    deliveries_sweep()
+    time.sleep(1.5)  # room for a duplicate to show, if there were one
+    assert sorted(m["To"] for _, m in received) == sorted(
+        Lead.objects.get(email=e).owner.email for e in emails
+    )
+    assert len(received) == 3
+    assert sorted({m["Message-ID"] for _, m in received}) == sorted(
+        message_id(d) for d in Delivery.objects.filter(action__kind="email")
+    )
+    for email in emails:
+        lead = Lead.objects.get(email=email)
+        assert lead.owner is not None
+        assert sum(email in str(m.get_payload()) for _, m in received) == 1
+    assert not Delivery.objects.exclude(status="delivered").exists()
+    for delivery in Delivery.objects.filter(action__kind="email"):
+        assert delivery.attempts == 1 == delivery.log.count()  # waiting spent no attempt

@@ -1,5 +1,6 @@
 """A fake HubSpot: a real HTTP server on 127.0.0.1 that speaks the CRM v3 endpoints
-Quizfunnel uses, and can be told to fail (429, 500, 400, 401) or to answer slowly."""
+Quizfunnel uses, and can be told to fail (429, 500, 400, 401), to answer slowly, or to
+drip-feed its answer a byte at a time."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class FakeHubSpot:
         self.requests: list[tuple[str, dict]] = []
         self.task_arrived_at: list[float] = []
         self._script: deque = deque()
+        self._drips: deque = deque()
+        self.drip_started = threading.Event()
+        self.drips: list[dict] = []  # per drip-fed answer: bytes sent of how many, finished
         self._lock = threading.Lock()
         self._ids = 1000
         fake = self
@@ -33,6 +37,10 @@ class FakeHubSpot:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 status, payload, headers = fake.handle(self.path, self.headers, body)
                 data = json.dumps(payload).encode()
+                drip = fake._take(fake._drips, self.path)
+                if drip is not None:
+                    fake._drip(self, status, headers, data, seconds=drip)
+                    return
                 try:
                     self.send_response(status)
                     for key, value in headers.items():
@@ -65,6 +73,38 @@ class FakeHubSpot:
     def slow_next(self, path_part: str, seconds: float) -> None:
         """The next such request is handled (and its work done) only after `seconds`."""
         self._script.append((path_part, None, {}, seconds))
+
+    def drip_next(self, path_part: str, seconds: float) -> None:
+        """The next such request is done at once, but its answer (status line, headers and
+        body) is written a byte at a time over `seconds`."""
+        self._drips.append((path_part, seconds))
+
+    def _take(self, queue: deque, path: str):
+        with self._lock:
+            found = next((item for item in queue if path.endswith(item[0])), None)
+            if found is not None:
+                queue.remove(found)
+        return None if found is None else found[1]
+
+    def _drip(self, handler, status: int, headers: dict, data: bytes, *, seconds: float) -> None:
+        head = [f"HTTP/1.1 {status} Drip\r\n", "Content-Type: application/json\r\n"]
+        head += [f"{k}: {v}\r\n" for k, v in headers.items()]
+        head += [f"Content-Length: {len(data)}\r\n", "Connection: close\r\n", "\r\n"]
+        raw = "".join(head).encode() + data
+        record = {"sent": 0, "total": len(raw), "finished": False}
+        self.drips.append(record)
+        self.drip_started.set()
+        pause = seconds / len(raw)
+        try:
+            for i in range(len(raw)):
+                time.sleep(pause)
+                record["sent"] += 1
+                handler.wfile.write(raw[i : i + 1])
+                handler.wfile.flush()
+            record["finished"] = True
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client hung up before the last byte
+        handler.close_connection = True
 
     def count(self, path_part: str) -> int:
         return sum(path_part in path for path, _ in self.requests)
