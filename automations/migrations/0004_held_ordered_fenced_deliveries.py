@@ -16,7 +16,7 @@ def cursor_to_leads(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("automations", "0003_webhook_url_http_only"),
-        ("leads", "0005_assignment_cursor"),
+        ("leads", "0006_assignment_cursor"),
     ]
 
     operations = [

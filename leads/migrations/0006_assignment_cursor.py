@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0004_lead_attribution"),
+        ("leads", "0005_lead_looks_automated"),
     ]
 
     operations = [
