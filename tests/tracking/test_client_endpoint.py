@@ -10,6 +10,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
+from automations.models import Delivery
+from tests.automations.factories import ActionFactory, RuleFactory
 from tests.visitor import question, result_url, run, start, step_url, submit_lead
 from tracking.models import ConversionEvent, EventEnrichment, RejectedEvent
 
@@ -74,6 +76,26 @@ def test_a_cta_click_is_its_own_client_event_tied_to_the_result(client, scorecar
     stored = ConversionEvent.objects.get(name="cta_clicked")
     assert (stored.source, stored.attempt, stored.lead) == ("client", attempt, attempt.lead)
     assert str(stored.event_id) == click["id"]
+
+
+def test_a_cta_click_that_matches_a_rule_writes_its_delivery_once(client, scorecard):
+    rule = RuleFactory(trigger="cta_clicked")
+    ActionFactory(rule=rule, kind="webhook", webhook_url="https://example.com/hook")
+    attempt = run(client, scorecard)
+    submit_lead(client, attempt)
+    client.get(result_url(attempt))
+    result = ConversionEvent.objects.get(name="result_viewed")
+    click = client_event(result, "cta_clicked", tier="Hot", url="https://example.com/book")
+    response = post(client, [click])
+    assert response.status_code == 200
+    assert response.json()["results"] == [{"id": click["id"], "status": "accepted"}]
+    delivery = Delivery.objects.get()
+    assert delivery.event == ConversionEvent.objects.get(name="cta_clicked")
+    assert str(delivery.event.event_id) == click["id"] and delivery.lead == attempt.lead
+    again = post(client, [click])
+    assert again.json()["results"] == [{"id": click["id"], "status": "duplicate"}]
+    assert ConversionEvent.objects.filter(name="cta_clicked").count() == 1
+    assert Delivery.objects.count() == 1
 
 
 @pytest.mark.parametrize(
