@@ -7,7 +7,6 @@ from django.db.models.signals import post_delete, post_save
 from automations.delivery import queue_on_commit
 from automations.models import Action, Condition, Delivery, Rule
 from leads.models import Lead
-from tracking.services import commit_durably
 from tracking.signals import event_recorded
 
 
@@ -28,8 +27,6 @@ def on_event_recorded(sender, *, event, **kwargs) -> None:
     ]
     if not new:
         return
-    # An outbox row always commits durably, whatever relaxed its transaction (a view).
-    commit_durably()
     Delivery.objects.bulk_create(new, ignore_conflicts=True)
     ids = list(Delivery.objects.filter(event=event).values_list("pk", flat=True))
     queue_on_commit(ids)
