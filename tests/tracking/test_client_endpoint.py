@@ -355,3 +355,49 @@ def test_hostile_json_and_text_never_get_a_server_error(client, seen_question, d
         assert all(r.get("reason") for r in answer["results"] if r["status"] == "rejected")
     # Nothing half-written or refused: the connection (and its transaction) still works.
     assert ConversionEvent.objects.filter(name="question_viewed").count() == 1
+
+
+def test_an_event_the_database_refuses_loses_only_itself_and_what_its_listeners_wrote(
+    client, scorecard
+):
+    attempt = run(client, scorecard)
+    submit_lead(client, attempt)
+    client.get(result_url(attempt))
+    result = ConversionEvent.objects.get(name="result_viewed")
+    taken = EventEnrichment.objects.create(
+        client_event_id=uuid.uuid4(), event=result, occurred_at=timezone.now()
+    )
+
+    def refuse_one(sender, *, event, **kwargs):
+        RejectedEvent.objects.create(reason=f"listener saw {event.event_id}")
+        if event.properties["url"] == "https://example.com/refused":
+            # A unique key the database refuses at once, as a listener's bug would.
+            EventEnrichment.objects.create(
+                client_event_id=taken.client_event_id, event=event, occurred_at=timezone.now()
+            )
+
+    clicks = [
+        client_event(result, "cta_clicked", url="https://example.com/book"),
+        client_event(result, "cta_clicked", url="https://example.com/refused"),
+        client_event(result, "cta_clicked", url="https://example.com/call"),
+    ]
+    from tracking.signals import event_recorded
+
+    event_recorded.connect(refuse_one, dispatch_uid="test.refuse_one")
+    try:
+        response = post(client, clicks)
+    finally:
+        event_recorded.disconnect(dispatch_uid="test.refuse_one")
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["accepted", "rejected", "accepted"]
+    assert response.json()["results"][1]["reason"] == "the database could not store this event"
+    stored = ConversionEvent.objects.filter(name="cta_clicked")
+    assert {e.properties["url"] for e in stored} == {
+        "https://example.com/book",
+        "https://example.com/call",
+    }
+    seen = set(RejectedEvent.objects.values_list("reason", flat=True))
+    assert seen == {f"listener saw {e.event_id}" for e in stored} | {
+        "the database could not store this event"
+    }
+    assert RejectedEvent.objects.get(reason__startswith="the database").payload == clicks[1]
