@@ -100,18 +100,19 @@ def body_events(body: bytes) -> list:
 def _clean(value, problems: list[str], depth: int = 0):
     """`value` with text a database stores (no NUL, no lone surrogate, in keys too)
     and numbers it stores; what had to change is noted in `problems`."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return clean_text(value)
-    if isinstance(value, _Unstorable):
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            problems.append(f"it is nested more than {MAX_DEPTH} levels deep")
+            return "…"
+        if kind is dict:
+            return {clean_text(k): _clean(v, problems, depth + 1) for k, v in value.items()}
+        return [_clean(v, problems, depth + 1) for v in value]
+    if kind is _Unstorable:
         problems.append(f"the number {value.text[:40]} is too large to store, or not a number")
         return value.text[:40]
-    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
-        problems.append(f"it is nested more than {MAX_DEPTH} levels deep")
-        return "…"
-    if isinstance(value, dict):
-        return {clean_text(k): _clean(v, problems, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v, problems, depth + 1) for v in value]
     return value
 
 

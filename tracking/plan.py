@@ -219,9 +219,10 @@ VIEWS = frozenset(name for name, spec in PLAN.items() if spec.view)
 VIEW_COMMIT_NOTE = (
     "A view's transaction holds only its event, and on PostgreSQL it commits without "
     "waiting for the disk flush (synchronous_commit off for that transaction, "
-    "TRACKING_VIEWS_ASYNC_COMMIT): a database crash can lose the views of its last "
-    "fraction of a second, never duplicate one, and never touch any other event. A "
-    "transaction that also writes deliveries for a view commits durably."
+    "TRACKING_VIEWS_ASYNC_COMMIT) unless a listener of the event wrote anything (a "
+    "delivery, any row at all): then it commits durably, without the listener having to "
+    "ask. A database crash can lose the views of its last fraction of a second, never "
+    "duplicate one, and never touch any other event, lead or delivery."
 )
 
 
