@@ -97,7 +97,9 @@ EVENT = inline_serializer(
     ],
     description=(
         "Each event is answered on its own: accepted, duplicate (already stored), or rejected "
-        "with the reason. The response is 400 when every event was rejected."
+        "with the reason; a rejected event never keeps the others of its batch from being "
+        "stored. The response is 400 when every event was rejected, or when the body cannot "
+        "be read (with `detail`)."
     ),
 )
 @api_view(["POST"])
