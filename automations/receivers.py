@@ -7,7 +7,6 @@ from django.db.models.signals import post_delete, post_save
 from automations.delivery import deliveries_write, queue_on_commit
 from automations.models import Action, Condition, Rule
 from leads.models import Lead
-from tracking.services import commit_durably
 from tracking.signals import event_recorded
 
 
@@ -22,8 +21,6 @@ def on_event_recorded(sender, *, event, **kwargs) -> None:
     lead = event.lead or (
         Lead.objects.filter(attempt_id=event.attempt_id).first() if event.attempt_id else None
     )
-    # An outbox row always commits durably, whatever relaxed its transaction (a view).
-    commit_durably()
     queue_on_commit(deliveries_write(event=event, lead=lead, rules=matching))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,8 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.text import clean_text
 from tracking.attribution import device_of, visitor_id_from_cookie
-from tracking.ingest import client_events_ingest
+from tracking.ingest import Rejected, body_events, client_events_ingest, reason_text
 from tracking.models import RejectedEvent
 
 
@@ -50,7 +50,7 @@ def _origin_allowed(request) -> bool:
 
 def _problem(detail: str, code: int, *, keep: dict | None = None) -> Response:
     if keep is not None:
-        RejectedEvent.objects.create(reason=detail[:500], **keep)
+        RejectedEvent.objects.create(reason=reason_text(detail), **keep)
     return Response({"detail": detail}, status=code)
 
 
@@ -97,7 +97,9 @@ EVENT = inline_serializer(
     ],
     description=(
         "Each event is answered on its own: accepted, duplicate (already stored), or rejected "
-        "with the reason. The response is 400 when every event was rejected."
+        "with the reason; a rejected event never keeps the others of its batch from being "
+        "stored. The response is 400 when every event was rejected, or when the body cannot "
+        "be read (with `detail`)."
     ),
 )
 @api_view(["POST"])
@@ -112,20 +114,20 @@ def events(request: Request) -> Response:
     visitor_id = visitor_id_from_cookie(raw_request)
     if visitor_id is None:
         return _problem("No visitor cookie: events come from a quiz page's visitor.", 403)
-    length = int(raw_request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.TRACKING_MAX_BODY:
+    length = raw_request.META.get("CONTENT_LENGTH") or "0"
+    if not (length.isascii() and length.isdigit()):
+        return _problem("The Content-Length header is not a number of bytes.", 400)
+    if int(length) > settings.TRACKING_MAX_BODY:
         return _problem(f"The body is over {settings.TRACKING_MAX_BODY} bytes.", 413)
     body = raw_request.body
     if len(body) > settings.TRACKING_MAX_BODY:
         return _problem(f"The body is over {settings.TRACKING_MAX_BODY} bytes.", 413)
-    keep = {"visitor_id": visitor_id, "raw": body[:10000].decode("utf-8", "replace")}
+    raw = clean_text(body[:10000].decode("utf-8", "replace"))
+    keep = {"visitor_id": visitor_id, "raw": raw}
     try:
-        payload = json.loads(body)
-    except ValueError:
-        return _problem("The body is not valid JSON.", 400, keep=keep)
-    items = payload.get("events") if isinstance(payload, dict) else None
-    if not isinstance(items, list) or not items:
-        return _problem("Send an object with a non-empty list “events”.", 400, keep=keep)
+        items = body_events(body)
+    except Rejected as error:
+        return _problem(str(error), 400, keep=keep)
     if len(items) > settings.TRACKING_MAX_BATCH:
         return _problem(
             f"Send at most {settings.TRACKING_MAX_BATCH} events at a time.", 400, keep=keep

@@ -6,6 +6,8 @@ constraints), not only by their deterministic ids.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
@@ -23,39 +25,65 @@ class EventQuerySet(models.QuerySet):
     def insert_once(self, event: ConversionEvent, *, relaxed_commit: bool = False) -> bool:
         """Insert the event unless one with its id (or its once-only key) exists.
 
-        One statement, INSERT … ON CONFLICT DO NOTHING RETURNING id, on
-        PostgreSQL and SQLite alike: no read before, no savepoint, and no
-        error for the request that lost a race. Returns whether it inserted.
+        Returns whether it inserted; see insert_new.
         """
+        return bool(self.insert_new([event], relaxed_commit=relaxed_commit))
+
+    def insert_new(
+        self, events: list[ConversionEvent], *, relaxed_commit: bool = False
+    ) -> list[ConversionEvent]:
+        """Insert each event unless one with its id (or its once-only key) exists.
+
+        INSERT … ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite
+        alike: no read before, no savepoint, and no error for the request that
+        lost a race. Returns the events actually inserted, with their primary
+        keys (bulk_create(ignore_conflicts=True) sets none, so nothing could
+        point at them), in the order given.
+        """
+        if not events:
+            return []
         connection = connections[self.db]
-        fields = [f for f in event._meta.concrete_fields if not f.primary_key]
+        meta = events[0]._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        values = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
-        returning = "id"
+        row = f"({', '.join(['%s'] * len(fields))})"
+        returning = "id, event_id"
         if relaxed_commit and connection.vendor == "postgresql":
             # In the same statement, so it costs no round trip: this transaction
             # commits without waiting for the disk flush (a view; plan.VIEW_COMMIT_NOTE).
             returning += ", set_config('synchronous_commit', 'off', true)"
-        sql = (
-            f"INSERT INTO {connection.ops.quote_name(event._meta.db_table)} ({columns}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING "
-            f"RETURNING {returning}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            row = cursor.fetchone()
-        if row is None:
-            return False
-        event.pk = row[0]
-        event._state.adding = False
-        event._state.db = self.db
-        return True
+        by_id = {}
+        size = max(1, connection.ops.bulk_batch_size(fields, events))
+        for start in range(0, len(events), size):
+            chunk = events[start : start + size]
+            values = [
+                f.get_db_prep_save(f.pre_save(event, True), connection)
+                for event in chunk
+                for f in fields
+            ]
+            sql = (
+                f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING "
+                f"RETURNING {returning}"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, values)
+                # SQLite returns the uuid as its hex text, PostgreSQL as a UUID.
+                by_id.update({uuid.UUID(str(r[1])): r[0] for r in cursor.fetchall()})
+        inserted = []
+        for event in events:
+            pk = by_id.pop(uuid.UUID(str(event.event_id)), None)
+            if pk is None:
+                continue
+            event.pk = pk
+            event._state.adding = False
+            event._state.db = self.db
+            inserted.append(event)
+        return inserted
 
 
 class ConversionEvent(models.Model):
-    class Source(models.TextChoices):
-        SERVER = "server", "Server"
-        CLIENT = "client", "Client"
+    Source = plan.Source  # defined once, in the plan
 
     class Device(models.TextChoices):
         MOBILE = "mobile", "Mobile"
@@ -92,7 +120,7 @@ class ConversionEvent(models.Model):
     visitor_id = models.CharField(max_length=64, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
-    source = models.CharField(max_length=6, choices=Source.choices, default=Source.SERVER)
+    source = models.CharField(max_length=6, choices=plan.Source.choices, default=plan.Source.SERVER)
     properties = models.JSONField(default=dict, blank=True)
 
     # First touch: the visitor's first landing; last touch: their latest campaign visit.

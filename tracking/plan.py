@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
+
 
 class PlanError(ValueError):
     """An event or its properties do not fit the tracking plan."""
@@ -23,9 +25,11 @@ class Frequency(enum.Enum):
     ANY = "any number of times"
 
 
-class Source(enum.Enum):
-    SERVER = "server"
-    CLIENT = "client"
+class Source(models.TextChoices):
+    """Who records an event (ConversionEvent.source)."""
+
+    SERVER = "server", "Server"
+    CLIENT = "client", "Client"
 
 
 TYPES: dict[str, tuple[type, ...]] = {
@@ -53,6 +57,8 @@ class Prop:
             raise PlanError(f"property “{self.name}” must be {self.type}, not a boolean")
         if not isinstance(value, kinds):
             raise PlanError(f"property “{self.name}” must be {self.type}")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise PlanError(f"property “{self.name}” is out of range")
         if isinstance(value, str) and len(value) > self.max_length:
             raise PlanError(f"property “{self.name}” is longer than {self.max_length} characters")
 
@@ -213,9 +219,10 @@ VIEWS = frozenset(name for name, spec in PLAN.items() if spec.view)
 VIEW_COMMIT_NOTE = (
     "A view's transaction holds only its event, and on PostgreSQL it commits without "
     "waiting for the disk flush (synchronous_commit off for that transaction, "
-    "TRACKING_VIEWS_ASYNC_COMMIT): a database crash can lose the views of its last "
-    "fraction of a second, never duplicate one, and never touch any other event. A "
-    "transaction that also writes deliveries for a view commits durably."
+    "TRACKING_VIEWS_ASYNC_COMMIT) unless a listener of the event wrote anything (a "
+    "delivery, any row at all): then it commits durably, without the listener having to "
+    "ask. A database crash can lose the views of its last fraction of a second, never "
+    "duplicate one, and never touch any other event, lead or delivery."
 )
 
 

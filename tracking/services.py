@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from core.visitor import Visitor, medium_of, source_of
@@ -105,15 +105,42 @@ def event_record(
         # Recorded before: a retry, a double click, the back button or a
         # concurrent request for the same action.
         return ConversionEvent.objects.get(event_id=event_id), False
-    event_recorded.send(sender=ConversionEvent, event=event)
+    if not relaxed:
+        event_recorded.send(sender=ConversionEvent, event=event)
+        return event, True
+    # The one place that decides: a view stays relaxed only if no listener wrote
+    # anything (an outbox row, any row at all); no listener has to ask.
+    watch = _WriteWatch()
+    with connections[ConversionEvent.objects.db].execute_wrapper(watch):
+        event_recorded.send(sender=ConversionEvent, event=event)
+    if watch.wrote:
+        commit_durably(ConversionEvent.objects.db)
     return event, True
+
+
+class _WriteWatch:
+    """An execute wrapper that notes whether any statement but a read ran.
+
+    Everything not known to be a read counts as a write, so a statement it does
+    not recognise errs on the side of a durable commit.
+    """
+
+    READS = ("select", "savepoint", "release", "rollback", "show")
+
+    def __init__(self) -> None:
+        self.wrote = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.wrote and not sql.lstrip()[:9].lower().startswith(self.READS):
+            self.wrote = True
+        return execute(sql, params, many, context)
 
 
 def commit_durably(using: str | None = None) -> None:
     """Make the current transaction wait for the disk flush when it commits.
 
-    For listeners of event_recorded that write work for later (an outbox row):
-    a view's transaction otherwise commits asynchronously.
+    event_record calls it when a listener of a view's event wrote anything;
+    listeners need not call it themselves.
     """
     connection = transaction.get_connection(using)
     if connection.vendor == "postgresql" and connection.in_atomic_block:

@@ -11,8 +11,9 @@ from leads.signals import lead_captured
 from tests.concurrency import at_once, on_postgres
 from tests.visitor import HOT_RUN, answer, question, result_url, run, start, step_url, submit_lead
 from tracking import plan
-from tracking.models import AppendOnlyError, ConversionEvent
+from tracking.models import AppendOnlyError, ConversionEvent, ReconciliationRun
 from tracking.services import event_record
+from tracking.signals import event_recorded
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +242,21 @@ def test_a_view_that_writes_a_delivery_commits_durably(client, scorecard):
     client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
     assert rule.actions.get().deliveries.count() == 1
     assert _commit_mode() == "on"  # the outbox row is never left to an asynchronous commit
+
+
+@on_postgres
+def test_a_view_commits_durably_whatever_a_listener_writes_without_asking(client, scorecard):
+    def note_each_event(sender, *, event, **kwargs):  # another app's listener: no commit_durably
+        ReconciliationRun.objects.create(ok=True, summary={"seen": event.name})
+
+    event_recorded.connect(note_each_event, dispatch_uid="test.note_each_event")
+    try:
+        attempt = start(client, scorecard)
+        client.get(step_url(attempt, question(scorecard, "Do you advertise?")))
+    finally:
+        event_recorded.disconnect(dispatch_uid="test.note_each_event")
+    assert ReconciliationRun.objects.filter(summary__seen="question_viewed").count() == 1
+    assert _commit_mode() == "on"
 
 
 @on_postgres
