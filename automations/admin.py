@@ -26,11 +26,19 @@ class ActionInline(admin.StackedInline):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "trigger", "enabled", "paused_at", "owner"]
-    list_filter = ["enabled", "trigger"]
+    list_display = ["name", "trigger", "quiz_list", "enabled", "paused_at", "owner"]
+    list_filter = ["enabled", "trigger", "quizzes"]
+    filter_horizontal = ["quizzes"]
     inlines = [ConditionInline, ActionInline]
     readonly_fields = ["paused_at", "paused_reason"]
     actions = ["dry_run_7", "dry_run_30", "resume"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("quizzes")
+
+    @admin.display(description="Quizzes")
+    def quiz_list(self, rule: Rule) -> str:
+        return ", ".join(quiz.title for quiz in rule.quizzes.all()) or "All quizzes"
 
     def _dry_run(self, request, queryset, days):
         for rule in queryset:

@@ -15,7 +15,7 @@ def on_event_recorded(sender, *, event, **kwargs) -> None:
     if event.is_bot or event.is_preview or event.name not in Rule.active_triggers():
         return
     rules = Rule.objects.filter(enabled=True, paused_at=None, trigger=event.name).prefetch_related(
-        "conditions", "actions"
+        "conditions", "actions", "quizzes"
     )
     lead = event.lead or (
         Lead.objects.filter(attempt_id=event.attempt_id).first() if event.attempt_id else None
