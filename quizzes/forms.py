@@ -60,12 +60,20 @@ class AnswerForm(forms.Form):
             field = forms.CharField(
                 max_length=max_length,
                 required=question.required,
-                widget=forms.Textarea(attrs={"rows": 3}),
+                widget=forms.Textarea(
+                    attrs={"rows": 3, "data-limit": max_length, "aria-describedby": "answer-limit"}
+                ),
                 error_messages={
                     **required_message,
-                    "max_length": f"Keep the answer under {max_length} characters.",
+                    "max_length": (
+                        "Keep the answer to %(limit_value)s characters or fewer "
+                        "(it has %(show_value)s)."
+                    ),
                 },
             )
+            # No maxlength attribute: the browser would cut a long answer without a word.
+            # The counter under the box shows the limit; the server says when it is over.
+            field.widget.attrs.pop("maxlength", None)
             initial = answer.text if answer else ""
         field.label = question.text
         field.help_text = question.help_text

@@ -6,7 +6,7 @@ from django.test import Client
 from playwright.sync_api import Page, expect
 
 from tests.quizzes.factories import ScorecardFactory
-from tests.visitor import details_url, question, run, start, step_url
+from tests.visitor import HOT_RUN, details_url, question, run, start, step_url
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +59,24 @@ def test_a_missing_answer_shows_the_message_in_the_card(page, debug, live_server
     _page_is_still_styled(page)
     assert page.url == url
     expect(page.get_by_role("heading", name="Do you advertise?")).to_be_visible()
+
+
+def test_a_long_text_answer_is_counted_live_and_refused_with_a_message(phone, live_server):
+    quiz = ScorecardFactory()
+    attempt = run(Client(), quiz, steps=HOT_RUN[:-1])  # up to the text question
+    page = phone
+    page.goto(live_server.url + step_url(attempt, question(quiz, "Anything else?")))
+    counter = page.locator("#answer-limit")
+    expect(counter).to_have_text("0 of 1,000 characters.")  # "Up to 1,000" without JS
+    box = page.locator("#quiz-card textarea")
+    box.fill("x" * 990)
+    expect(counter).to_have_text("990 of 1,000 characters.")
+    box.press_sequentially("y" * 15)  # typing on is not cut off: the counter says so
+    expect(counter).to_have_text("1,005 of 1,000 characters: 5 too many.")
+    assert len(box.input_value()) == 1005
+    page.get_by_role("button", name="Finish").click()
+    expect(
+        page.get_by_text("Keep the answer to 1000 characters or fewer (it has 1005).")
+    ).to_be_visible()
+    _page_is_still_styled(page)
+    expect(counter).to_have_text("1,005 of 1,000 characters: 5 too many.")  # after the swap too

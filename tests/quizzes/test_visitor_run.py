@@ -212,7 +212,10 @@ class TestBadInput:
         text = question(scorecard, "Anything else?")
         response = client.post(step_url(attempt, text), {"answer": "x" * 1001})
         assert response.status_code == 422
-        assert "Keep the answer under 1000 characters." in response.content.decode()
+        assert (
+            "Keep the answer to 1000 characters or fewer (it has 1001)."
+            in response.content.decode()
+        )
         assert not Answer.objects.filter(question=text).exists()
 
     def test_an_unknown_attempt_token_is_not_found(self, client, scorecard):
