@@ -307,6 +307,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["one_line_for_refusals"]}
     },
     "loggers": {
+        # Django's own console handler (DEBUG only) would repeat what the root's writes.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "celery.worker.strategy": {"filters": ["quiet_housekeeping"]},
         "celery.app.trace": {"filters": ["quiet_housekeeping"]},
     },

@@ -14,7 +14,7 @@ def test_the_result_names_the_weakest_category(client, scorecard):
     attempt = run(client, scorecard)
     submit_lead(client, attempt)
     page = client.get(result_url(attempt)).content.decode()
-    assert "Your weakest area: <strong>Insight</strong> (90 %)" in page
+    assert "Your weakest area: <strong>Insight</strong> (90&nbsp;%)" in page
 
 
 def test_no_weakest_area_when_every_category_is_full_marks():
