@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from quizzes.models import Answer, Question
 
 NOT_AN_OPTION = "That answer is not one of this question's options."
+
+
+def _at_most(limit: int):
+    def check(value: str) -> None:
+        if len(value) > limit:
+            raise ValidationError(
+                f"Keep the answer to {limit:,} characters or fewer (it has {len(value):,})."
+            )
+
+    return check
 
 
 class StartForm(forms.Form):
@@ -63,17 +74,13 @@ class AnswerForm(forms.Form):
                 widget=forms.Textarea(
                     attrs={"rows": 3, "data-limit": max_length, "aria-describedby": "answer-limit"}
                 ),
-                error_messages={
-                    **required_message,
-                    "max_length": (
-                        "Keep the answer to %(limit_value)s characters or fewer "
-                        "(it has %(show_value)s)."
-                    ),
-                },
+                error_messages=required_message,
             )
             # No maxlength attribute: the browser would cut a long answer without a word.
-            # The counter under the box shows the limit; the server says when it is over.
+            # The counter under the box shows the limit; the server says when it is over,
+            # with the numbers written as the counter writes them.
             field.widget.attrs.pop("maxlength", None)
+            field.validators = [_at_most(max_length)]
             initial = answer.text if answer else ""
         field.label = question.text
         field.help_text = question.help_text

@@ -76,7 +76,7 @@ def test_a_long_text_answer_is_counted_live_and_refused_with_a_message(phone, li
     assert len(box.input_value()) == 1005
     page.get_by_role("button", name="Finish").click()
     expect(
-        page.get_by_text("Keep the answer to 1000 characters or fewer (it has 1005).")
+        page.get_by_text("Keep the answer to 1,000 characters or fewer (it has 1,005).")
     ).to_be_visible()
     _page_is_still_styled(page)
     expect(counter).to_have_text("1,005 of 1,000 characters: 5 too many.")  # after the swap too

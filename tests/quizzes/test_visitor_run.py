@@ -213,7 +213,7 @@ class TestBadInput:
         response = client.post(step_url(attempt, text), {"answer": "x" * 1001})
         assert response.status_code == 422
         assert (
-            "Keep the answer to 1000 characters or fewer (it has 1001)."
+            "Keep the answer to 1,000 characters or fewer (it has 1,001)."
             in response.content.decode()
         )
         assert not Answer.objects.filter(question=text).exists()
