@@ -6,10 +6,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: help install install-dev run test test-fast lint format chromium bench bench-smoke clean
+.PHONY: help install install-dev run dev test test-fast lint format chromium bench bench-smoke clean
 
 help:
 	@echo "make run     install, migrate, load the demo quiz and start web + worker + scheduler"
+	@echo "make dev     the same with DEBUG=true and Django's runserver (tracebacks, reloading)"
 	@echo "make test    install and run the whole test suite (browser tests included)"
 	@echo "make lint    ruff, makemigrations --check"
 	@echo "make bench   the benchmarks, on PostgreSQL (DATABASE_URL)"
@@ -30,12 +31,17 @@ $(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/uv
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Like production (DEBUG off, a secret key generated once into var/), on plain HTTP.
 run: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	@exec bin/run
+
+# For development: DEBUG=true, runserver reloads on changes and shows tracebacks.
+dev: export DEBUG = true
+dev: run
 
 # Debian's Chromium for the browser tests (needs root; CI runs as root).
 chromium:

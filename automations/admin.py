@@ -69,8 +69,9 @@ class ActionInline(admin.StackedInline):
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "trigger", "enabled", "paused_at", "held", "owner"]
-    list_filter = ["enabled", "trigger"]
+    list_display = ["name", "trigger", "quiz_list", "enabled", "paused_at", "held", "owner"]
+    list_filter = ["enabled", "trigger", "quizzes"]
+    filter_horizontal = ["quizzes"]
     inlines = [ConditionInline, ActionInline]
     readonly_fields = ["paused_at", "paused_reason"]
     actions = ["dry_run_7", "dry_run_30", "resume"]
@@ -99,6 +100,13 @@ class RuleAdmin(admin.ModelAdmin):
     @admin.display(description="Held deliveries")
     def held(self, rule: Rule) -> int:
         return Delivery.objects.filter(action__rule=rule, status=Delivery.Status.HELD).count()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("quizzes")
+
+    @admin.display(description="Quizzes")
+    def quiz_list(self, rule: Rule) -> str:
+        return ", ".join(quiz.title for quiz in rule.quizzes.all()) or "All quizzes"
 
     def _dry_run(self, request, queryset, days):
         for rule in queryset:

@@ -289,6 +289,9 @@ def rule_dry_run(*, rule: Rule, days: int) -> tuple[int, int]:
     events = ConversionEvent.objects.filter(
         name=rule.trigger, occurred_at__gte=since, is_bot=False, is_preview=False
     ).only("name", "properties", "is_bot", "is_preview")
+    quizzes = list(rule.quizzes.all())
+    if quizzes:  # a rule limited to some quizzes: only their events count
+        events = events.filter(quiz__in=quizzes)
     total = matched = 0
     conditions = list(rule.conditions.all())
     for event in events.iterator(chunk_size=2000):

@@ -45,6 +45,12 @@ class Rule(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    quizzes = models.ManyToManyField(
+        "quizzes.Quiz",
+        blank=True,
+        related_name="automation_rules",
+        help_text="Only events of these quizzes. Choose none for every quiz.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -80,6 +86,9 @@ class Rule(models.Model):
 
     def matches(self, event: ConversionEvent) -> bool:
         if event.name != self.trigger or event.is_bot or event.is_preview:
+            return False
+        quiz_ids = {quiz.pk for quiz in self.quizzes.all()}  # prefetched by the receiver
+        if quiz_ids and event.quiz_id not in quiz_ids:
             return False
         return all(c.holds_for(event) for c in self.conditions.all())
 

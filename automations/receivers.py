@@ -14,7 +14,9 @@ def on_event_recorded(sender, *, event, **kwargs) -> None:
     if event.is_bot or event.is_preview or event.name not in Rule.triggers():
         return
     # Paused and switched-off rules too: their deliveries are written, held.
-    rules = Rule.objects.filter(trigger=event.name).prefetch_related("conditions", "actions")
+    rules = Rule.objects.filter(trigger=event.name).prefetch_related(
+        "conditions", "actions", "quizzes"
+    )
     matching = [rule for rule in rules if rule.matches(event)]
     if not matching:
         return

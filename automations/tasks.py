@@ -1,6 +1,10 @@
+import logging
+
 from celery import shared_task
 
 from automations.delivery import DELIVER_TASK, deliveries_sweep, delivery_run
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name=DELIVER_TASK, ignore_result=True, acks_late=True)
@@ -11,4 +15,10 @@ def deliver(delivery_id: int) -> str | None:
 
 @shared_task(ignore_result=True)
 def sweep_deliveries() -> int:
-    return deliveries_sweep()
+    # Every SWEEP_SECONDS: a line only when there was something to send (Celery's own
+    # lines for this task are filtered out, see config/logging.py).
+    queued = deliveries_sweep()
+    if queued:
+        noun = "delivery" if queued == 1 else "deliveries"
+        log.info("Sweeper queued %d %s left pending.", queued, noun)
+    return queued

@@ -13,7 +13,8 @@ app.autodiscover_tasks()
 
 @app.on_after_configure.connect
 def _make_broker_folder(sender: Celery, **kwargs: object) -> None:
-    # The on-disk broker needs its folder before the first message.
-    folder = sender.conf.broker_transport_options.get("data_folder_in")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
+    # The on-disk broker needs its folders before the first message.
+    options = sender.conf.broker_transport_options
+    for key in ("data_folder_in", "control_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)

@@ -1,12 +1,15 @@
 """Quizfunnel settings: one file, every knob read from the environment.
 
-The defaults are the embedded ones (`make run` on a laptop): SQLite and an
-on-disk Celery broker in `var/`. Production sets DATABASE_URL,
-CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
+The defaults are the embedded ones (`make run` on a laptop): production
+behaviour (DEBUG off, a secret key generated once into `var/`) over plain HTTP
+on 127.0.0.1, SQLite and an on-disk Celery broker in `var/`. `make dev` sets
+DEBUG=true. Production sets DATABASE_URL, CELERY_BROKER_URL, CACHE_URL,
+SECRET_KEY, ALLOWED_HOSTS and HTTPS=true.
 """
 
 import os
 import re
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -50,23 +53,49 @@ def env_list(name: str, default: str) -> list[str]:
 
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
+
+def _secret_key_from(path: Path) -> str:
+    """The key kept in `path`, made once (mode 600) when there is none yet.
+
+    The file is written aside and linked into place, so web, worker and beat
+    starting together all end up with the same key.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as error:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. With DEBUG=false Quizfunnel needs a long random "
-            "SECRET_KEY in the environment (python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(50))')."
-        )
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG-true-never-in-production"
+            f"SECRET_KEY is not set and {path} cannot be written ({error.strerror}): "
+            "set SECRET_KEY in the environment."
+        ) from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process was first: use its key
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+# One machine (make run) keeps its generated key in var/; several web servers
+# must share one key, so production sets SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or _secret_key_from(VAR_DIR / "secret-key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
-# Behind TLS (production) every cookie is Secure and HTTP is redirected.
-HTTPS = env_bool("HTTPS", not DEBUG)
+# Behind TLS (production: HTTPS=true) every cookie is Secure and HTTP is redirected.
+# Off by default, so `make run` works at http://127.0.0.1:PORT on a laptop.
+HTTPS = env_bool("HTTPS", False)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
@@ -212,7 +241,14 @@ if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TRACKING_REPORT_WORK_MEM):
     )
 
 # Automations: HubSpot, webhooks, e-mail.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in e-mails to sales; by default where `make run` listens (HOST, PORT).
+_link_host = env_str("HOST", "127.0.0.1")
+if _link_host in ("0.0.0.0", "::", "[::]"):  # listening everywhere: link to this machine
+    _link_host = "127.0.0.1"
+SITE_URL = env_str(
+    "SITE_URL",
+    f"{'https' if HTTPS else 'http'}://{_link_host}:{env_int('PORT', 8000)}",
+).rstrip("/")
 HUBSPOT_TOKEN = env_str("HUBSPOT_TOKEN", "")
 HUBSPOT_BASE_URL = env_str("HUBSPOT_BASE_URL", "https://api.hubapi.com")
 # Seconds for a whole call to HubSpot or a webhook, connect to last byte.
@@ -265,6 +301,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_DIR),
         "data_folder_out": str(CELERY_BROKER_DIR),
         "store_processed": False,
+        # kombu keeps its exchange tables here (in the working directory by default).
+        "control_folder": str(VAR_DIR / "celery-control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -282,9 +320,24 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
+# The log says what happened: one line for an expected refusal (a 403 or 404, no
+# traceback), nothing for an idle sweep (see config/logging.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "one_line_for_refusals": {"()": "config.logging.OneLineForRefusals"},
+        "quiet_housekeeping": {"()": "config.logging.QuietHousekeeping"},
+    },
+    # On the handler: django.request and every django.security.* logger reach it.
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["one_line_for_refusals"]}
+    },
+    "loggers": {
+        # Django's own console handler (DEBUG only) would repeat what the root's writes.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "celery.worker.strategy": {"filters": ["quiet_housekeeping"]},
+        "celery.app.trace": {"filters": ["quiet_housekeeping"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -1,6 +1,26 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
 from leads.models import Lead
+
+
+def _cells(values, tag: str, numeric: frozenset[int]) -> str:
+    return format_html_join(
+        "",
+        "<" + tag + "{}>{}</" + tag + ">",
+        ((' style="text-align: right"' if i in numeric else "", v) for i, v in enumerate(values)),
+    )
+
+
+def _table(head: tuple[str, ...], rows: list[tuple], numeric: frozenset[int] = frozenset()) -> str:
+    """A small read-only table (the admin styles `table`); values are escaped."""
+    if not rows:
+        return "-"
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+        _cells(head, "th", numeric),
+        format_html_join("", "<tr>{}</tr>", ((_cells(row, "td", numeric),) for row in rows)),
+    )
 
 
 @admin.register(Lead)
@@ -30,8 +50,8 @@ class LeadAdmin(admin.ModelAdmin):
                     "score_max",
                     "score_percent",
                     "tier_name",
-                    "category_scores",
-                    "answers",
+                    "category_table",
+                    "answer_table",
                 ]
             },
         ),
@@ -51,8 +71,8 @@ class LeadAdmin(admin.ModelAdmin):
         "score_max",
         "score_percent",
         "tier_name",
-        "category_scores",
-        "answers",
+        "category_table",
+        "answer_table",
         "consent_given",
         "consent_text",
         "consented_at",
@@ -65,3 +85,23 @@ class LeadAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="category scores")
+    def category_table(self, lead: Lead) -> str:
+        rows = [
+            (c["name"], f"{c['points']} of {c['max_points']}", f"{c['percent']} %")
+            for c in lead.category_scores
+        ]
+        return _table(("Category", "Points", "Percent"), rows, numeric=frozenset({1, 2}))
+
+    @admin.display(description="answers")
+    def answer_table(self, lead: Lead) -> str:
+        rows = []
+        for number, item in enumerate(lead.answers, start=1):
+            if item.get("skipped"):
+                answer, points = "Skipped", "-"
+            else:
+                answer = item.get("answer") or "-"
+                points = f"{item['points']} of {item['max_points']}" if item.get("scored") else "-"
+            rows.append((number, item.get("question", ""), answer, points))
+        return _table(("#", "Question", "Answer", "Points"), rows, numeric=frozenset({0, 3}))

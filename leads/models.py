@@ -92,6 +92,17 @@ class Lead(models.Model):
         return reverse("leads:result", kwargs={"slug": self.quiz.slug, "token": self.attempt.token})
 
     @property
+    def weakest_category(self) -> dict | None:
+        """The category with the lowest percent (the first of equals), named on the result.
+
+        None with fewer than two categories, or when every one is at 100 %.
+        """
+        if len(self.category_scores) < 2:
+            return None
+        weakest = min(self.category_scores, key=lambda category: category["percent"])
+        return weakest if weakest["percent"] < 100 else None
+
+    @property
     def first_response_time(self):
         return None if self.first_response_at is None else self.first_response_at - self.created_at
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from leads.forms import LeadForm
 from leads.models import Lead
 from leads.services import lead_capture, result_show
-from quizzes.rendering import render_card, render_problem
+from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
 
@@ -53,7 +53,7 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
                 form.add_error(None, error)
             else:
                 return redirect(_result_url(slug, token))
-        status = 400
+        status = INVALID
     elif attempt.is_finished:
         return redirect(_result_url(slug, token))
     else:

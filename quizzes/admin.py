@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import nested_admin
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 
 from quizzes.models import Answer, Attempt, Category, Choice, Question, Quiz, Tier
 from quizzes.services import (
@@ -23,8 +25,23 @@ def _quiz_being_edited(request: HttpRequest) -> Quiz | None:
     return getattr(request, "_quizfunnel_quiz", None)
 
 
+class ChoiceForm(forms.ModelForm):
+    """A branch can only skip ahead: "then go to" offers the questions after this one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("next_question")
+        if field is None or not self.instance.question_id:
+            return  # a question not saved yet: its place is not known
+        question = Question.objects.only("quiz_id", "order").get(pk=self.instance.question_id)
+        field.queryset = field.queryset.filter(quiz_id=question.quiz_id).filter(
+            Q(order__gt=question.order) | Q(order=question.order, pk__gt=question.pk)
+        )
+
+
 class ChoiceInline(nested_admin.NestedTabularInline):
     model = Choice
+    form = ChoiceForm
     fk_name = "question"
     extra = 0
     min_num = 0
@@ -119,7 +136,8 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
             .get_queryset(request)
             .annotate(
                 question_count=Count("questions", distinct=True),
-                lead_count=Count("leads", distinct=True),
+                # Previews are the marketer's own test runs, not leads.
+                lead_count=Count("leads", filter=Q(leads__is_preview=False), distinct=True),
             )
         )
 
@@ -136,7 +154,7 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
         request._quizfunnel_quiz = obj
         return super().get_form(request, obj, change, **kwargs)
 
-    @admin.display(description="ready to publish?")
+    @admin.display(description="ready to publish")
     def readiness(self, quiz: Quiz) -> str:
         if not quiz.pk:
             return "Save the quiz first."
@@ -164,7 +182,8 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
         for question in quiz.questions.filter(kind=Question.Kind.YES_NO, choices__isnull=True):
             Choice.objects.bulk_create(
                 [
-                    Choice(question=question, label="Yes", points=1, order=0),
+                    # The same weight as the other questions' best answers (10).
+                    Choice(question=question, label="Yes", points=10, order=0),
                     Choice(question=question, label="No", points=0, order=1),
                 ]
             )
@@ -196,7 +215,12 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
     def unpublish(self, request, queryset):
         for quiz in queryset:
             quiz_unpublish(quiz=quiz)
-        self.message_user(request, f"{queryset.count()} quiz(zes) taken offline.")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d quiz taken offline.", "%(count)d quizzes taken offline.", count)
+            % {"count": count},
+        )
 
     @admin.action(description="Duplicate selected quizzes (as drafts)", permissions=["add"])
     def duplicate(self, request, queryset):

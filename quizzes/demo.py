@@ -38,7 +38,7 @@ QUESTIONS = [
         1,
         "rating",
         "How confident are you in the revenue each ad channel brings in?",
-        "0 = a guess, 10 = we could defend it to the board.",
+        "",
         [],
         {},
     ),
@@ -88,7 +88,7 @@ QUESTIONS = [
         2,
         "rating",
         "How quickly does sales follow up a hot lead?",
-        "0 = days later, 10 = within minutes.",
+        "",
         [],
         {},
     ),
@@ -96,11 +96,18 @@ QUESTIONS = [
         None,
         "text",
         "What is the one number you wish you could trust?",
-        "Optional: tell us in a sentence.",
+        "Tell us in a sentence.",
         [],
         {},
     ),
 ]
+
+# The ends of each rating scale (question number -> lowest, highest), shown under it:
+# one scale, in the question's own words.
+RATING_LABELS = {
+    3: ("A guess", "We could defend it to the board"),
+    8: ("Days later", "Within minutes"),
+}
 
 TIERS = [
     (
@@ -139,6 +146,13 @@ TIERS = [
 ]
 
 
+def _rating_labels(number: int) -> dict:
+    if number not in RATING_LABELS:
+        return {}
+    low, high = RATING_LABELS[number]
+    return {"rating_min_label": low, "rating_max_label": high}
+
+
 @transaction.atomic
 def demo_quiz_create() -> tuple[Quiz, bool]:
     """The demo scorecard, published; a second call changes nothing."""
@@ -157,7 +171,10 @@ def demo_quiz_create() -> tuple[Quiz, bool]:
         ask_name=Quiz.FieldMode.OPTIONAL,
         ask_company=Quiz.FieldMode.OPTIONAL,
         ask_phone=Quiz.FieldMode.OFF,
-        consent_text=("Send me occasional tips on marketing measurement. Unsubscribe at any time."),
+        consent_text=(
+            "Send me occasional tips on marketing measurement. Unsubscribe at any time. "
+            "Privacy policy: https://example.com/privacy"
+        ),
     )
     categories = [
         Category.objects.create(quiz=quiz, name=name, order=i) for i, name in enumerate(CATEGORIES)
@@ -172,6 +189,7 @@ def demo_quiz_create() -> tuple[Quiz, bool]:
             help_text=help_text,
             category=categories[cat] if cat is not None else None,
             required=kind != "text",
+            **_rating_labels(number),
         )
         questions.append(question)
         for i, (label, points) in enumerate(choices):

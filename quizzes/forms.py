@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from quizzes.models import Answer, Question
 
 NOT_AN_OPTION = "That answer is not one of this question's options."
+
+
+def _at_most(limit: int):
+    def check(value: str) -> None:
+        if len(value) > limit:
+            raise ValidationError(
+                f"Keep the answer to {limit:,} characters or fewer (it has {len(value):,})."
+            )
+
+    return check
 
 
 class StartForm(forms.Form):
@@ -60,12 +71,16 @@ class AnswerForm(forms.Form):
             field = forms.CharField(
                 max_length=max_length,
                 required=question.required,
-                widget=forms.Textarea(attrs={"rows": 3}),
-                error_messages={
-                    **required_message,
-                    "max_length": f"Keep the answer under {max_length} characters.",
-                },
+                widget=forms.Textarea(
+                    attrs={"rows": 3, "data-limit": max_length, "aria-describedby": "answer-limit"}
+                ),
+                error_messages=required_message,
             )
+            # No maxlength attribute: the browser would cut a long answer without a word.
+            # The counter under the box shows the limit; the server says when it is over,
+            # with the numbers written as the counter writes them.
+            field.widget.attrs.pop("maxlength", None)
+            field.validators = [_at_most(max_length)]
             initial = answer.text if answer else ""
         field.label = question.text
         field.help_text = question.help_text

@@ -31,7 +31,9 @@ class Quiz(models.Model):
         REQUIRED = "required", "Required"
 
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True, help_text="The quiz lives at /q/<slug>/.")
+    slug = models.SlugField(
+        max_length=80, unique=True, help_text="The end of the quiz's address: /q/this-slug/."
+    )
     description = models.TextField(max_length=2000, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -23,8 +23,19 @@ def render_card(
     return response
 
 
+# A visitor's bad input answers 422 (a form to correct) or 409 (the run has moved on),
+# never 400: in DEBUG, django-htmx's error handler swaps a 400, 403, 404 or 500 over the
+# whole document, and the card would lose its page (styles, hidden honeypot).
+INVALID = 422
+CONFLICT = 409
+
+
 def render_problem(
-    request: HttpRequest, message: str, *, status: int = 400, link: tuple[str, str] | None = None
+    request: HttpRequest,
+    message: str,
+    *,
+    status: int = CONFLICT,
+    link: tuple[str, str] | None = None,
 ) -> HttpResponse:
     """A visitor-facing error page (or card) with a message and a way on."""
     return render_card(

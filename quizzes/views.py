@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from quizzes.forms import AnswerForm, StartForm
 from quizzes.models import Attempt, Quiz
-from quizzes.rendering import render_card, render_problem
+from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state, quiz_get_for_visitor
 from quizzes.services import (
     AttemptFinished,
@@ -75,6 +75,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
         return render_problem(
             request,
             "The start form was incomplete. Please start the quiz again.",
+            status=INVALID,
             link=(quiz.get_absolute_url(), "Back to the quiz"),
         )
     attempt, _ = attempt_start(
@@ -128,7 +129,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 form.add_error("answer", error)
             else:
                 return redirect(next_url(attempt, result.next_question_id))
-        status = 400
+        status = INVALID
     else:
         form = AnswerForm(question=question, answer=answer)
 

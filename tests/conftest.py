@@ -2,11 +2,22 @@
 tests/visitor.py."""
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import override_settings
 
 from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
 from tests.fakes.hubspot import FakeHubSpot
 from tests.leads.factories import LeadFactory
 from tests.quizzes.factories import QuizFactory, ScorecardFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_without_collectstatic():
+    # Production's manifest storage needs `collectstatic` first; the suite serves the
+    # files from their folders instead, as `make dev` does.
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**django_settings.STORAGES, "staticfiles": plain}):
+        yield
 
 
 @pytest.fixture

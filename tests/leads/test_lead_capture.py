@@ -92,7 +92,7 @@ def test_the_lead_form_waits_until_every_question_is_answered(client, scorecard)
     first = step_url(attempt, question(scorecard, "Do you advertise?"))
     assert client.get(details_url(attempt))["Location"] == first
     response = submit_lead(client, attempt)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "Please answer every question" in response.content.decode()
     assert not Lead.objects.exists()
 
@@ -133,7 +133,7 @@ def test_two_identical_posts_make_one_lead_and_both_see_the_result(client, score
 
 
 class TestBadLeadInput:
-    """A clear message in the form, a 400, and no lead."""
+    """A clear message in the form, a 422, and no lead."""
 
     @pytest.fixture
     def attempt(self, client, scorecard):
@@ -151,7 +151,7 @@ class TestBadLeadInput:
     )
     def test_is_refused_with_a_message(self, client, attempt, fields, message):
         response = submit_lead(client, attempt, **fields)
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert message in response.content.decode()
         assert not Lead.objects.exists()
         attempt.refresh_from_db()
@@ -163,7 +163,7 @@ class TestBadLeadInput:
         )
         response = submit_lead(client, attempt, company="", phone="call me")
         page = response.content.decode()
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "Please enter your company." in page
         assert "Enter a phone number with digits" in page
         assert "Please tick the box to agree" in page

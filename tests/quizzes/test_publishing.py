@@ -155,7 +155,8 @@ def test_the_builder_saves_questions_with_nested_choices_on_one_page(admin_clien
     quiz = Quiz.objects.get(slug="built-in-admin")
     question = quiz.questions.get()
     # A yes/no question saved without choices gets "Yes" and "No" to edit.
-    assert [c.label for c in question.choices.all()] == ["Yes", "No"]
+    # Worth 10 and 0 points, as the other questions' best and worst answers.
+    assert [(c.label, c.points) for c in question.choices.all()] == [("Yes", 10), ("No", 0)]
     assert quiz_problems(quiz=quiz) == []
 
 

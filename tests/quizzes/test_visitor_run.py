@@ -128,7 +128,7 @@ class TestHtmx:
         attempt = start(client, scorecard)
         url = step_url(attempt, question(scorecard, "Do you advertise?"))
         response = client.post(url, {}, headers=self.headers)
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "Please answer this question to continue." in response.content.decode()
         assert "HX-Push-Url" not in response
 
@@ -141,7 +141,7 @@ class TestBadInput:
         q1 = question(scorecard, "Do you advertise?")
         other = question(scorecard, "How do you tag links?").choices.first()
         response = client.post(step_url(attempt, q1), {"answer": str(other.pk)})
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "That answer is not one of this question" in response.content.decode()
         assert not Answer.objects.exists()
 
@@ -150,7 +150,7 @@ class TestBadInput:
         foreign = ChoiceFactory(question=QuestionFactory())
         q1 = question(scorecard, "Do you advertise?")
         response = client.post(step_url(attempt, q1), {"answer": str(foreign.pk)})
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert not Answer.objects.exists()
 
     def test_a_question_not_on_the_path_is_refused(self, client, scorecard):
@@ -158,7 +158,7 @@ class TestBadInput:
         answer(client, attempt, "Do you advertise?", "No")  # skips "How do you tag links?"
         skipped = question(scorecard, "How do you tag links?")
         response = client.post(step_url(attempt, skipped), answer_data(skipped, "Always"))
-        assert response.status_code == 400
+        assert response.status_code == 409
         assert "not part of this quiz run" in response.content.decode()
         assert not Answer.objects.filter(question=skipped).exists()
 
@@ -166,7 +166,7 @@ class TestBadInput:
         attempt = start(client, scorecard)
         other = ScorecardFactory().questions.first()
         response = client.post(step_url(attempt, other), answer_data(other, "Yes"))
-        assert response.status_code == 400
+        assert response.status_code == 409
         assert not Answer.objects.exists()
 
     def test_answering_after_the_attempt_is_finished_is_refused(self, client, scorecard):
@@ -177,7 +177,7 @@ class TestBadInput:
         )
         q1 = question(scorecard, "Do you advertise?")
         response = client.post(step_url(attempt, q1), answer_data(q1, "No"))
-        assert response.status_code == 400
+        assert response.status_code == 409
         page = response.content.decode()
         assert "finished and its answers are final" in page
         assert result_url(attempt) in page
@@ -186,7 +186,7 @@ class TestBadInput:
     def test_a_required_answer_cannot_be_left_out(self, client, scorecard):
         attempt = start(client, scorecard)
         response = client.post(step_url(attempt, question(scorecard, "Do you advertise?")), {})
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "Please answer this question to continue." in response.content.decode()
         assert not Answer.objects.exists()
 
@@ -198,7 +198,7 @@ class TestBadInput:
         )
         rating = question(scorecard, "How confident are you?")
         response = client.post(step_url(attempt, rating), {"answer": "11"})
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "Choose a value from 0 to 10." in response.content.decode()
         assert not Answer.objects.filter(question=rating).exists()
 
@@ -211,8 +211,11 @@ class TestBadInput:
         attempt = run(client, scorecard, steps=steps)
         text = question(scorecard, "Anything else?")
         response = client.post(step_url(attempt, text), {"answer": "x" * 1001})
-        assert response.status_code == 400
-        assert "Keep the answer under 1000 characters." in response.content.decode()
+        assert response.status_code == 422
+        assert (
+            "Keep the answer to 1,000 characters or fewer (it has 1,001)."
+            in response.content.decode()
+        )
         assert not Answer.objects.filter(question=text).exists()
 
     def test_an_unknown_attempt_token_is_not_found(self, client, scorecard):
