@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from automations.models import Delivery
-from leads.access import MARKETERS, SALES, group_required
+from core.access import MARKETERS, SALES, group_required
 
 
 @require_GET

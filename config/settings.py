@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "leads",
     "tracking",
     "automations",
+    "sales",
 ]
 
 MIDDLEWARE = [

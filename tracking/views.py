@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from leads.access import MARKETERS, SALES, group_required
-from leads.export import csv_rows
+from core.access import MARKETERS, SALES, group_required
+from core.spreadsheet import csv_rows
 from quizzes.models import Attempt
 from tracking import reports
 from tracking.forms import ReportFilterForm

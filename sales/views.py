@@ -16,8 +16,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from leads.access import SALES, group_required
-from leads.export import csv_rows
+from core.access import SALES, group_required
+from core.spreadsheet import csv_rows
 from leads.forms import SalesFilterForm
 from leads.models import Lead
 from leads.services import lead_add_note, lead_assign, lead_set_status
@@ -97,7 +97,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "can_export": request.user.has_perm("leads.export_lead"),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200
-    template = "leads/sales_inbox.html"
+    template = "sales/inbox.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#inbox"  # the list alone: the filters and statistics stay on the page
     else:
@@ -179,13 +179,13 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
         Lead.objects.for_sales().select_related("quiz", "owner", "attempt"), pk=pk
     )
-    return render(request, "leads/sales_lead.html", _lead_context(request, lead))
+    return render(request, "sales/lead.html", _lead_context(request, lead))
 
 
 def _section(request, lead: Lead, section: str, *, error: str = "", status: int = 200):
     lead.refresh_from_db()
     context = {**_lead_context(request, lead), "error": error}
-    template = "leads/sales_lead.html"
+    template = "sales/lead.html"
     if request.htmx:
         template += f"#{section}"
     return render(request, template, context, status=status)
