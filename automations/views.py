@@ -12,4 +12,6 @@ from core.access import MARKETERS, SALES, group_required
 @group_required(SALES, MARKETERS)
 def lead_deliveries(request: HttpRequest, lead_id: int) -> HttpResponse:
     deliveries = Delivery.objects.filter(lead_id=lead_id).select_related("action__rule")
-    return render(request, "automations/lead_deliveries.html", {"deliveries": deliveries})
+    # A partial for the sales lead page (htmx), a page of its own without JavaScript.
+    template = "automations/lead_deliveries.html" + ("#deliveries" if request.htmx else "")
+    return render(request, template, {"deliveries": deliveries})

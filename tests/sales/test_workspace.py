@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -182,3 +183,32 @@ def test_export_is_for_the_export_permission_only_and_escapes_formulas(client, s
     data = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert data[0][:3] == ["created_at", "name", "email"]
     assert len(data) == 2 and data[1][1] == '\'=HYPERLINK("http://evil")'
+
+
+class _LoadTriggers(HTMLParser):
+    """Each hx-trigger="load" element with the hx-target it would inherit (or None)."""
+
+    VOID = {"meta", "link", "input", "br", "img", "hr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.found = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("hx-trigger") == "load":
+            inherited = next((t for _, t in reversed(self.stack) if t), None)
+            self.found.append((attrs.get("id"), attrs.get("hx-target") or inherited))
+        if tag not in self.VOID:
+            self.stack.append((tag, attrs.get("hx-target")))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+
+def test_the_lead_pages_timeline_and_automations_load_into_themselves(client, seller):
+    parser = _LoadTriggers()
+    parser.feed(client.get(f"/sales/leads/{lead().pk}/").content.decode())
+    # No target inherited from the page: each replaces itself (htmx's default).
+    assert parser.found == [("timeline", None), ("deliveries", None)]
