@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -63,8 +63,25 @@ def _filtered(form: SalesFilterForm, user):
     return leads.order_by(*order, "-pk")
 
 
-def _median_hours(deltas) -> float | None:
-    return round(statistics.median(d.total_seconds() / 3600 for d in deltas), 1) if deltas else None
+def one_row_per_person(leads):
+    """The filtered leads, one per e-mail address: the first by the list's own order (the
+    hottest, or the newest...), with `submissions`, how many times that person sent the form."""
+    first_of_person = (
+        leads.filter(email=OuterRef("email")).order_by(*leads.query.order_by).values("pk")[:1]
+    )
+    submissions = (
+        Lead.objects.for_sales()
+        .filter(email=OuterRef("email"))
+        .order_by()
+        .values("email")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return leads.filter(pk=Subquery(first_of_person)).annotate(submissions=Subquery(submissions))
+
+
+def _median(deltas) -> timedelta | None:
+    return statistics.median(deltas) if deltas else None
 
 
 def first_response_stats(leads) -> dict:
@@ -77,8 +94,8 @@ def first_response_stats(leads) -> dict:
         weeks[f"{year}-W{week:02d}"].append(delta)
         owners[str(lead.owner) if lead.owner else "(nobody)"].append(delta)
     return {
-        "weeks": sorted(((w, _median_hours(d), len(d)) for w, d in weeks.items()), reverse=True),
-        "owners": sorted((o, _median_hours(d), len(d)) for o, d in owners.items()),
+        "weeks": sorted(((w, _median(d), len(d)) for w, d in weeks.items()), reverse=True),
+        "owners": sorted((o, _median(d), len(d)) for o, d in owners.items()),
     }
 
 
@@ -87,13 +104,14 @@ def first_response_stats(leads) -> dict:
 def inbox(request: HttpRequest) -> HttpResponse:
     form = SalesFilterForm(request.GET or None)
     leads = _filtered(form if form.is_bound else SalesFilterForm({}), request.user)
-    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(one_row_per_person(leads), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form,
         "page": page,
         "query": query.urlencode(),
+        "submission_count": leads.count(),
         "can_export": request.user.has_perm("leads.export_lead"),
     }
     status = 400 if form.is_bound and not form.is_valid() else 200

@@ -1,7 +1,7 @@
 """The Marketers and Sales groups with their permissions: the one place they are made.
 
 Marketers build quizzes and automations and read leads and conversion events;
-Sales work leads and read their deliveries. (These grants used to be split
+Sales work and export leads and read their deliveries. (These grants used to be split
 between leads.0002_groups and automations.0002_marketers_build_automations.)
 On a database where those ran, this finds the groups and adds nothing new.
 """
@@ -23,7 +23,9 @@ GROUPS = {
         "tracking": ["view_conversionevent", "view_rejectedevent", "view_reconciliationrun"],
     },
     "Sales": {
-        "leads": ["view_lead", "change_lead"],
+        # Export too: a salesperson takes their leads into a spreadsheet (the permission
+        # stays, so an admin can still take it away from the group or grant it alone).
+        "leads": ["view_lead", "change_lead", "export_lead"],
         "automations": ["view_delivery", "view_deliveryattempt"],
     },
 }
