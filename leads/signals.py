@@ -7,9 +7,5 @@ from django.dispatch import Signal
 # Provides: lead (Lead), attempt (quizzes.Attempt), request (HttpRequest or None).
 lead_captured = Signal()
 
-# A lead got an owner (or lost one). Provides: lead (Lead), owner (User or None),
-# by (User or None: None when an automation assigned it).
-lead_assigned = Signal()
-
 # The visitor's result page was shown. Provides: lead (Lead), request (HttpRequest or None).
 result_shown = Signal()

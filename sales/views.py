@@ -20,6 +20,7 @@ from core.access import SALES, group_required
 from core.spreadsheet import csv_rows
 from leads.forms import SalesFilterForm
 from leads.models import Lead
+from leads.selectors import lead_history
 from leads.services import lead_add_note, lead_assign, lead_set_status
 
 PAGE_SIZE = 25
@@ -188,6 +189,7 @@ def _lead_context(request, lead: Lead) -> dict:
         .exclude(pk=lead.pk)
         .select_related("quiz"),
         "can_change": request.user.has_perm("leads.change_lead"),
+        "history": lead_history(lead=lead),
     }
 
 
@@ -195,7 +197,8 @@ def _lead_context(request, lead: Lead) -> dict:
 @group_required(SALES)
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(
-        Lead.objects.for_sales().select_related("quiz", "owner", "attempt"), pk=pk
+        Lead.objects.for_sales().select_related("quiz", "owner", "attempt", "first_response_by"),
+        pk=pk,
     )
     return render(request, "sales/lead.html", _lead_context(request, lead))
 

@@ -62,3 +62,15 @@ def test_a_lead_page_loads_its_timeline_and_deliveries(phone, live_server, hot_l
     expect(deliveries).to_contain_text("Hot leads to sales")
     expect(deliveries.get_by_role("link", name="Show this lead's automations")).to_have_count(0)
     assert not [e for e in errors if "htmx" in e.lower() or "target" in e.lower()], errors
+
+
+def test_the_inbox_fits_a_phone(phone, live_server, hot_lead, seller):
+    _log_in(phone, f"{live_server.url}/sales/", seller)
+    expect(phone.locator("#inbox")).to_contain_text("Ada")
+    card = phone.locator("#inbox .card")
+    # No sideways scrolling in the list (its table was 1,056 px wide in a 390 px page).
+    assert card.evaluate("e => e.scrollWidth <= e.clientWidth"), card.evaluate(
+        "e => [e.scrollWidth, e.clientWidth]"
+    )
+    assert phone.locator("#inbox table").bounding_box()["width"] <= 390
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390

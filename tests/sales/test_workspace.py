@@ -231,7 +231,7 @@ def test_first_response_reads_in_minutes_not_microseconds(client, seller):
         created_at=F("first_response_at") - timedelta(minutes=5, seconds=48.697747)
     )
     page = client.get(f"/sales/leads/{item.pk}/").content.decode()
-    assert "First response: 6 min" in " ".join(page.split())
+    assert "First response: 6 min by sam" in " ".join(page.split())
     assert "0:05:48" not in page
 
 
@@ -261,3 +261,16 @@ def test_the_navigation_shows_only_the_pages_a_person_may_open(client, seller):
     seller.save()
     page = client.get(INBOX).content.decode()
     assert 'href="/dashboard/"' in page and 'href="/admin/"' in page
+
+
+def test_taking_a_lead_in_the_workspace_is_history_and_its_first_response(client, seller):
+    item = lead()
+    client.post(f"/sales/leads/{item.pk}/owner", {"owner": seller.pk})
+    client.post(f"/sales/leads/{item.pk}/status", {"status": "contacted"})
+    item.refresh_from_db()
+    assert item.first_response_by == seller
+    assert item.first_response_at == item.owner_changes.get().at  # the first move: the owner
+    page = " ".join(client.get(f"/sales/leads/{item.pk}/").content.decode().split())
+    assert "sam: Owner: nobody → sam" in page and "sam: New → Contacted" in page
+    assert page.index("Owner: nobody → sam") < page.index("New → Contacted")
+    assert "First response: 0 s by sam" in page
