@@ -38,9 +38,11 @@ def throwaway_database():
     from django.core.management import call_command
 
     # A name of its own: a benchmark never touches the test suite's test_… database.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "quizfunnel_bench"
+    # BENCH_DATABASE: another name, so two benchmarks can share a server.
+    name = os.environ.get("BENCH_DATABASE", "quizfunnel_bench")
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     print(
-        f"database: {connection.vendor} quizfunnel_bench on {connection.settings_dict['HOST']} "
+        f"database: {connection.vendor} {name} on {connection.settings_dict['HOST']} "
         "(made and dropped around the run)"
     )
     call_command("collectstatic", interactive=False, verbosity=0)  # as production does

@@ -89,7 +89,8 @@ def first_response_stats(leads) -> dict:
     """Median first-response time per week (last 12) and per owner."""
     since = timezone.now() - timedelta(weeks=12)
     weeks, owners = defaultdict(list), defaultdict(list)
-    for lead in leads.filter(first_response_at__isnull=False, created_at__gte=since):
+    answered = leads.filter(first_response_at__isnull=False, created_at__gte=since)
+    for lead in answered.select_related("owner"):
         delta = lead.first_response_at - lead.created_at
         year, week, _ = timezone.localtime(lead.created_at).isocalendar()
         weeks[f"{year}-W{week:02d}"].append(delta)
