@@ -10,10 +10,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from core.access import SALES, group_required
@@ -66,19 +67,46 @@ def _filtered(form: SalesFilterForm, user):
 
 def one_row_per_person(leads):
     """The filtered leads, one per e-mail address: the first by the list's own order (the
-    hottest, or the newest...), with `submissions`, how many times that person sent the form."""
-    first_of_person = (
-        leads.filter(email=OuterRef("email")).order_by(*leads.query.order_by).values("pk")[:1]
-    )
-    submissions = (
+    hottest, or the newest...): a lead no other lead of the same person comes before.
+
+    Read in the list's order and checked against the e-mail index, so a page stops after
+    its rows instead of ranking every lead first.
+    """
+    before, ties = Q(), Q()
+    for field in leads.query.order_by:  # a total order: it ends with the primary key
+        name = field.removeprefix("-")
+        direction = "gt" if field.startswith("-") else "lt"
+        before |= ties & Q(**{f"{name}__{direction}": OuterRef(name)})
+        ties &= Q(**{name: OuterRef(name)})
+    comes_first = leads.filter(before, email=OuterRef("email")).order_by()
+    return leads.filter(~Exists(comes_first))
+
+
+class PeoplePaginator(Paginator):
+    """Counts people (distinct e-mails of the filtered leads: one row each) from the index."""
+
+    def __init__(self, rows, per_page: int, *, leads):
+        super().__init__(rows, per_page)
+        self.leads = leads
+
+    @cached_property
+    def count(self) -> int:
+        return self.leads.order_by().values("email").distinct().count()
+
+
+def with_submission_counts(leads) -> list:
+    """`leads` (a page of them) with `submissions`: how often each person sent the form."""
+    leads = list(leads)
+    counts = dict(
         Lead.objects.for_sales()
-        .filter(email=OuterRef("email"))
+        .filter(email__in={lead.email for lead in leads})
         .order_by()
-        .values("email")
+        .values_list("email")
         .annotate(n=Count("pk"))
-        .values("n")
     )
-    return leads.filter(pk=Subquery(first_of_person)).annotate(submissions=Subquery(submissions))
+    for lead in leads:
+        lead.submissions = counts.get(lead.email, 1)
+    return leads
 
 
 def _median(deltas) -> timedelta | None:
@@ -106,7 +134,9 @@ def first_response_stats(leads) -> dict:
 def inbox(request: HttpRequest) -> HttpResponse:
     form = SalesFilterForm(request.GET or None)
     leads = _filtered(form if form.is_bound else SalesFilterForm({}), request.user)
-    page = Paginator(one_row_per_person(leads), PAGE_SIZE).get_page(request.GET.get("page"))
+    people = PeoplePaginator(one_row_per_person(leads), PAGE_SIZE, leads=leads)
+    page = people.get_page(request.GET.get("page"))
+    page.object_list = with_submission_counts(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -274,3 +274,13 @@ def test_taking_a_lead_in_the_workspace_is_history_and_its_first_response(client
     assert "sam: Owner: nobody → sam" in page and "sam: New → Contacted" in page
     assert page.index("Owner: nobody → sam") < page.index("New → Contacted")
     assert "First response: 0 s by sam" in page
+
+
+@pytest.mark.parametrize("sort", ["hot", "new", "old", "cold"])
+def test_one_row_per_person_in_every_order_even_when_submissions_tie(client, seller, sort):
+    same = {"email": "ada@example.com", "score_percent": 70, "created_at": timezone.now()}
+    first, second = lead(**same), lead(**same)
+    lead(email="bob@example.com", score_percent=20)
+    page = client.get(INBOX, {"sort": sort}).content.decode()
+    assert page.count("ada@example.com") == 1 and "2 people" in page
+    assert (f"/sales/leads/{first.pk}/" in page) != (f"/sales/leads/{second.pk}/" in page)
