@@ -284,3 +284,15 @@ def test_one_row_per_person_in_every_order_even_when_submissions_tie(client, sel
     page = client.get(INBOX, {"sort": sort}).content.decode()
     assert page.count("ada@example.com") == 1 and "2 people" in page
     assert (f"/sales/leads/{first.pk}/" in page) != (f"/sales/leads/{second.pk}/" in page)
+
+
+def test_without_javascript_the_fallback_links_open_whole_pages(client, seller):
+    item = lead()
+    for url in (
+        f"/dashboard/timeline/{item.attempt.token}/",
+        f"/automations/leads/{item.pk}/deliveries/",
+    ):
+        page = client.get(url).content.decode()
+        assert "<html" in page and "quizfunnel.css" in page, url  # styled, not a raw fragment
+        partial = client.get(url, headers={"HX-Request": "true"}).content.decode()
+        assert "<html" not in partial and 'class="card"' in partial, url
