@@ -71,6 +71,7 @@ bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/hubspot_latency.py
+	$(BIN)/python bench/inbox.py
 
 # The same scripts at toy sizes: proves they still run (CI), measures nothing.
 bench-smoke: install-dev
@@ -78,6 +79,7 @@ bench-smoke: install-dev
 	$(BIN)/python bench/ingest.py 3
 	$(BIN)/python bench/reports.py 2000
 	$(BIN)/python bench/hubspot_latency.py 3
+	$(BIN)/python bench/inbox.py 30
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

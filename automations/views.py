@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from automations.models import Delivery
-from leads.access import MARKETERS, SALES, group_required
+from core.access import MARKETERS, SALES, group_required
 
 
 @require_GET
@@ -14,4 +14,6 @@ def lead_deliveries(request: HttpRequest, lead_id: int) -> HttpResponse:
     deliveries = Delivery.objects.filter(lead_id=lead_id).select_related(
         "action__rule", "after__action"
     )
-    return render(request, "automations/lead_deliveries.html", {"deliveries": deliveries})
+    # A partial for the sales lead page (htmx), a page of its own without JavaScript.
+    template = "automations/lead_deliveries.html" + ("#deliveries" if request.htmx else "")
+    return render(request, template, {"deliveries": deliveries})

@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "leads",
     "tracking",
     "automations",
+    "sales",
 ]
 
 MIDDLEWARE = [

@@ -14,7 +14,7 @@ urlpatterns = [
     path("q/", include("quizzes.urls")),
     path("q/", include("leads.urls")),
     path("", include("tracking.urls")),
-    path("sales/", include("leads.sales_urls")),
+    path("sales/", include("sales.urls")),
     path("automations/", include("automations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

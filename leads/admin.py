@@ -1,7 +1,15 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
+from core.access import SALES
 from leads.models import Lead
+from leads.selectors import lead_history
+from leads.services import lead_assign, lead_set_status
+
+# Changed through the leads services, never saved straight onto the row (history, first response).
+PIPELINE_FIELDS = ("status", "owner")
 
 
 def _cells(values, tag: str, numeric: frozenset[int]) -> str:
@@ -40,7 +48,11 @@ class LeadAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     fieldsets = [
-        (None, {"fields": ["email", "name", "company", "phone", "status"]}),
+        (None, {"fields": ["email", "name", "company", "phone"]}),
+        (
+            "Pipeline",
+            {"fields": ["status", "owner", "first_response_at", "first_response_by", "history"]},
+        ),
         (
             "Score as given",
             {
@@ -62,6 +74,9 @@ class LeadAdmin(admin.ModelAdmin):
         ),
     ]
     readonly_fields = [
+        "first_response_at",
+        "first_response_by",
+        "history",
         "email",
         "name",
         "company",
@@ -105,3 +120,38 @@ class LeadAdmin(admin.ModelAdmin):
                 points = f"{item['points']} of {item['max_points']}" if item.get("scored") else "-"
             rows.append((number, item.get("question", ""), answer, points))
         return _table(("#", "Question", "Answer", "Points"), rows, numeric=frozenset({0, 3}))
+
+    @admin.display(description="history")
+    def history(self, lead: Lead) -> str:
+        entries = lead_history(lead=lead)
+        if not entries:
+            return "–"
+        return format_html_join(
+            "",
+            "<div>{} · {}: {}</div>",
+            ((f"{e.at:%Y-%m-%d %H:%M}", e.by or "automation", e.text) for e in entries),
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            # Members of Sales, and whoever owns a lead now (so the current owner stays shown).
+            kwargs["queryset"] = (
+                get_user_model()
+                .objects.filter(Q(is_active=True, groups__name=SALES) | Q(leads__isnull=False))
+                .distinct()
+                .order_by("username")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj: Lead, form, change: bool) -> None:
+        """Status and owner go through the services (history, first response); anything
+        else the form changed is saved as admin would."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        others = [f for f in form.changed_data if f not in PIPELINE_FIELDS]
+        if others:
+            obj.save(update_fields=others)
+        if "status" in form.changed_data:
+            lead_set_status(lead=obj, status=obj.status, by=request.user)
+        if "owner" in form.changed_data:
+            lead_assign(lead=obj, owner=obj.owner, by=request.user)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 
 from quizzes.models import Attempt, Quiz, Tier
@@ -62,7 +61,17 @@ class Lead(models.Model):
         related_name="leads",
     )
     first_response_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the lead first moved out of “new”."
+        null=True,
+        blank=True,
+        help_text="When a person first moved the lead: out of “new”, or to an owner.",
+    )
+    first_response_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who made that first move.",
     )
     is_spam = models.BooleanField(default=False, help_text="The form's honeypot was filled.")
     # A guess from the User-Agent: it marks the lead for sales, it never holds it back
@@ -87,9 +96,6 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.tier_name}, {self.score_percent} %)"
-
-    def get_result_url(self) -> str:
-        return reverse("leads:result", kwargs={"slug": self.quiz.slug, "token": self.attempt.token})
 
     @property
     def weakest_category(self) -> dict | None:
@@ -121,6 +127,28 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"
+
+
+class OwnerChange(models.Model):
+    """Every change of a lead's owner: who made it (None: an automation), when, from, to."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="owner_changes")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_owner or 'nobody'} → {self.to_owner or 'nobody'}"
 
 
 class Note(models.Model):

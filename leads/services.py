@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.access import SALES
 from core.visitor import Visitor, source_of
 from leads import signals
-from leads.access import SALES
-from leads.models import AssignmentCursor, Lead, Note, StatusChange
+from leads.models import AssignmentCursor, Lead, Note, OwnerChange, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
 from quizzes.models import Attempt, Question
 from quizzes.selectors import AttemptState, attempt_state, attempt_touches
@@ -123,8 +123,18 @@ def lead_capture(
         return lead, True
 
 
+def _credit_first_response(lead: Lead, *, by, at, fields: list[str]) -> None:
+    """The first move a person makes on a lead (status or owner) is its first response;
+    an automation's (by=None) is not."""
+    if lead.first_response_at is None and by is not None:
+        lead.first_response_at = at
+        lead.first_response_by = by
+        fields += ["first_response_at", "first_response_by"]
+
+
 def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
-    """Move a lead through the pipeline; the first move out of “new” is its first response."""
+    """Move a lead through the pipeline, with a history row; every page that changes a
+    status (the sales workspace, admin) comes here."""
     if status not in Lead.Status.values:
         raise ValidationError(f"“{status}” is not a status.", code="bad_status")
     with transaction.atomic():
@@ -136,18 +146,32 @@ def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
         )
         lead.status = status
         fields = ["status"]
-        if lead.first_response_at is None and status != Lead.Status.NEW:
-            lead.first_response_at = change.at
-            fields.append("first_response_at")
+        if status != Lead.Status.NEW:
+            _credit_first_response(lead, by=by, at=change.at, fields=fields)
         lead.save(update_fields=fields)
         return change
 
 
-def lead_assign(*, lead: Lead, owner, by=None) -> None:
+def lead_assign(*, lead: Lead, owner, by=None) -> OwnerChange | None:
+    """Give the lead an owner (or none), with a history row; `by` None is an automation.
+    Every page that changes an owner (the sales workspace, admin, automations) comes here."""
     with transaction.atomic():
-        Lead.objects.filter(pk=lead.pk).update(owner=owner)
+        locked = Lead.objects.select_for_update().get(pk=lead.pk)
+        new_owner_id = owner.pk if owner is not None else None
+        if locked.owner_id == new_owner_id:
+            lead.owner = owner
+            return None
+        change = OwnerChange.objects.create(
+            lead=locked, by=by, from_owner_id=locked.owner_id, to_owner=owner
+        )
+        locked.owner = owner
+        fields = ["owner"]
+        _credit_first_response(locked, by=by, at=change.at, fields=fields)
+        locked.save(update_fields=fields)
         lead.owner = owner
-        signals.lead_assigned.send(sender=Lead, lead=lead, owner=owner, by=by)
+        lead.first_response_at = locked.first_response_at
+        lead.first_response_by_id = locked.first_response_by_id
+        return change
 
 
 def lead_assign_round_robin(*, lead: Lead):

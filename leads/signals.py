@@ -8,10 +8,6 @@ from django.dispatch import Signal
 # None: who is on the page, never the HTTP request).
 lead_captured = Signal()
 
-# A lead got an owner (or lost one). Provides: lead (Lead), owner (User or None),
-# by (User or None: None when an automation assigned it).
-lead_assigned = Signal()
-
 # The visitor's result page was shown. Provides: lead (Lead),
 # visitor (core.visitor.Visitor or None).
 result_shown = Signal()

@@ -6,12 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from leads.access import MARKETERS, SALES, group_required
-from leads.export import csv_rows
+from core.access import MARKETERS, SALES, group_required
+from core.spreadsheet import csv_rows
 from quizzes.models import Attempt
 from tracking import reports
 from tracking.forms import ReportFilterForm
-from tracking.models import ConversionEvent, ReconciliationRun
+from tracking.models import ReconciliationRun
+from tracking.timeline import attempt_timeline
 
 REPORTS = {
     "funnel": lambda quiz, start, end, unit: reports.funnel(quiz, start, end, unit),
@@ -117,12 +118,10 @@ def report_csv(request: HttpRequest, table: str) -> HttpResponse:
 @require_GET
 @group_required(MARKETERS, SALES)
 def timeline(request: HttpRequest, token: str) -> HttpResponse:
-    """The visitor's events for one attempt: a partial other pages load by URL."""
+    """The visitor's events for one attempt, in words: a partial other pages load by URL
+    (and a page of its own for a browser without JavaScript)."""
     attempt = get_object_or_404(Attempt.objects.select_related("quiz"), token=token)
-    events = (
-        ConversionEvent.objects.filter(attempt=attempt)
-        .select_related("question")
-        .prefetch_related("enrichments")
-        .order_by("occurred_at", "id")
+    template = "tracking/timeline.html" + ("#timeline" if request.htmx else "")
+    return render(
+        request, template, {"attempt": attempt, "entries": attempt_timeline(attempt=attempt)}
     )
-    return render(request, "tracking/timeline.html", {"attempt": attempt, "events": events})

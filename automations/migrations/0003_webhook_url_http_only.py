@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("automations", "0002_marketers_build_automations"),
+        ("automations", "0001_initial"),
     ]
 
     operations = [

@@ -18,7 +18,7 @@ from automations.fencing import claim_log, claim_update
 from automations.models import Delivery, DeliveryAttempt
 from automations.senders.context import message_context, task_body
 from automations.senders.http import Failure
-from leads.access import SALES
+from core.access import SALES
 
 
 def not_connected() -> str:

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("leads", "0002_groups"),
+        ("leads", "0001_initial"),
         ("quizzes", "0001_initial"),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0002_groups"),
+        ("leads", "0001_initial"),
         ("quizzes", "0001_initial"),
         ("tracking", "0001_initial"),
     ]
