@@ -79,7 +79,7 @@ def test_the_dashboard_counts_the_leads_the_inbox_shows(scorecard, admin_client)
     assert Lead.objects.count() == 3
 
     inbox = _staff("Sales").get("/sales/").content.decode()
-    assert "2 leads" in inbox and "spam@example.com" not in inbox
+    assert "2 people" in inbox and "spam@example.com" not in inbox
     response = _staff("Marketers").get("/dashboard/report/funnel.csv", {"quiz": scorecard.pk})
     rows = {row[0]: row for row in csv.reader(io.StringIO(response.content.decode()))}
     assert rows["Lead submitted"][1] == "2"
