@@ -144,7 +144,7 @@ _PUBLIC_OPENER = urllib.request.build_opener(_NoRedirects, _PublicHTTPHandler, _
 
 
 def post_json(
-    delivery: Delivery,
+    delivery: Delivery | None,
     step: str,
     url: str,
     payload: dict,
@@ -155,7 +155,9 @@ def post_json(
     """POST JSON with a timeout; log the attempt; raise Failure by class of error.
 
     `public_only` refuses hosts that resolve to private, loopback or link-local
-    addresses (webhooks: URLs that marketers type in).
+    addresses (webhooks: URLs that marketers type in). With no `delivery`, nothing
+    is logged: the caller keeps its own record (a CRM deletion, whose request holds
+    the very e-mail it erases).
     """
     body = json.dumps(payload, default=str).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "Quizfunnel/1", **headers}
@@ -185,11 +187,12 @@ def post_json(
         raise Failure(log.error, retryable=True) from error
     finally:
         log.duration_ms = int((time.perf_counter() - started) * 1000)
-        if log.error:
+        if log.error and delivery is not None:
             log.save()
     log.status_code = reply.status
     log.response = reply.body[:4000]
-    log.save()
+    if delivery is not None:
+        log.save()
     if 200 <= reply.status < 300:
         return reply
     snippet = reply.body[:300]

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from automations.delivery import deliveries_sweep, delivery_run
+from automations.privacy import erasure_crm_run, erasures_sweep
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -12,3 +13,14 @@ def deliver(delivery_id: int) -> str | None:
 @shared_task(ignore_result=True)
 def sweep_deliveries() -> int:
     return deliveries_sweep()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def erase_in_crm(erasure_id: int) -> str | None:
+    """Delete an erased person's contact at HubSpot; idempotent like deliver()."""
+    return erasure_crm_run(erasure_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_erasures() -> int:
+    return erasures_sweep()

@@ -1,11 +1,15 @@
-"""Partials other pages compose by URL: a lead's deliveries."""
+"""Partials other pages compose by URL (a lead's deliveries), and a person's data download."""
 
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from automations.models import Delivery
+from automations.privacy import person_export_json
 from leads.access import MARKETERS, SALES, group_required
+from leads.models import Lead
 
 
 @require_GET
@@ -13,3 +17,21 @@ from leads.access import MARKETERS, SALES, group_required
 def lead_deliveries(request: HttpRequest, lead_id: int) -> HttpResponse:
     deliveries = Delivery.objects.filter(lead_id=lead_id).select_related("action__rule")
     return render(request, "automations/lead_deliveries.html", {"deliveries": deliveries})
+
+
+@require_GET
+@login_required
+@permission_required("automations.export_person", raise_exception=True)
+def person_export(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Everything stored about this lead's e-mail, as one JSON file.
+
+    By lead id, so that the e-mail never sits in a URL (and so in access logs).
+    """
+    lead = get_object_or_404(Lead, pk=lead_id)
+    response = HttpResponse(
+        person_export_json(email=lead.email), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="person-{lead.pk}-{timezone.localdate()}.json"'
+    )
+    return response

@@ -45,6 +45,8 @@ class Prop:
     required: bool = True
     description: str = ""
     max_length: int = 500  # strings; lists and objects are bounded by the body size
+    # What a person typed or chose: replaced by REDACTED when that person is erased.
+    personal: bool = False
 
     def check(self, value: Any) -> None:
         kinds = TYPES[self.type]
@@ -104,7 +106,14 @@ QUESTION = (
 )
 ANSWER = (
     Prop("question", "string", description="The question's text when answered."),
-    Prop("answer", "string", required=False, max_length=1000, description="The answer as shown."),
+    Prop(
+        "answer",
+        "string",
+        required=False,
+        max_length=1000,
+        personal=True,
+        description="The answer as shown.",
+    ),
     Prop("choice_ids", "list", required=False, description="Ids of the chosen choices."),
     Prop("points", "integer", description="Points earned."),
     Prop("max_points", "integer", description="Points the question could earn."),
@@ -150,7 +159,7 @@ EVENTS: tuple[EventSpec, ...] = (
         QUESTION
         + ANSWER
         + (
-            Prop("previous_answer", "string", required=False, max_length=1000),
+            Prop("previous_answer", "string", required=False, max_length=1000, personal=True),
             Prop("previous_points", "integer"),
         ),
     ),
@@ -219,6 +228,42 @@ VIEW_COMMIT_NOTE = (
 )
 
 
+# What an erased person's personal properties become: a string every string property
+# accepts, so an erased event still fits the plan (see redact()).
+REDACTED = "[erased]"
+ERASURE_NOTE = (
+    "When a person is erased, their events stay (so every count stays the same) with the "
+    "lead link cleared, `erased_at` set, personal properties replaced by "
+    f"`{REDACTED}`, and any other text holding their e-mail replaced likewise."
+)
+
+
+def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` with every string that contains one of `secrets` replaced by REDACTED.
+
+    Types are kept (a string stays a string, a list a list), so what fitted the
+    plan before still fits it.
+    """
+    if isinstance(value, str):
+        lowered = value.lower()
+        return REDACTED if any(s and s.lower() in lowered for s in secrets) else value
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def redact(name: str, properties: dict, *, secrets: tuple[str, ...] = ()) -> dict:
+    """An erased person's event properties: personal ones replaced, the rest scrubbed."""
+    spec = PLAN.get(name)
+    personal = {p.name for p in spec.properties if p.personal} if spec else set()
+    return {
+        k: (REDACTED if k in personal and isinstance(v, str) and v else scrub(v, secrets))
+        for k, v in properties.items()
+    }
+
+
 def spec_for(name: str) -> EventSpec:
     try:
         return PLAN[name]
@@ -254,6 +299,8 @@ def as_markdown() -> str:
         "path), device class, and the bot and preview flags.",
         "",
         "Views (`" + "`, `".join(sorted(VIEWS)) + "`): " + VIEW_COMMIT_NOTE,
+        "",
+        "Erasure: " + ERASURE_NOTE,
         "",
         "| event | source | how often | description |",
         "|---|---|---|---|",

@@ -1,0 +1,22 @@
+"""Erasing a person's answers: the scores stay (they are counts), the words go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from quizzes.models import Answer, Attempt
+
+
+def answers_erase(*, attempt_ids: Iterable[int]) -> int:
+    """Clear what the person typed and what was shown as their answer; returns how many.
+
+    Points, ratings and chosen choices stay: without the person they are anonymous,
+    and they are what an attempt's score was made of.
+    """
+    return Answer.objects.filter(attempt_id__in=list(attempt_ids)).update(text="", display="")
+
+
+def attempts_pseudonymise(*, renamed: dict[str, str]) -> None:
+    """The attempts follow their events' new visitor ids (tracking.erasure)."""
+    for old, new in renamed.items():
+        Attempt.objects.filter(visitor_id=old).update(visitor_id=new)
