@@ -141,3 +141,21 @@ def test_a_worker_killed_in_the_middle_of_a_delivery_leaves_exactly_one_task(
     assert _wait(lambda: Delivery.objects.get().status == "delivered")
     assert len(hubspot.tasks) == 1
     assert hubspot.count("contacts/batch/upsert") == 1
+
+
+def test_an_erased_persons_contact_is_deleted_at_hubspot_by_a_real_worker_despite_a_5xx(
+    client, scorecard, hubspot, hot_rule, worker
+):
+    from automations.models import Erasure
+    from automations.privacy import person_erase
+
+    worker()
+    attempt = run(client, scorecard, steps=HOT_RUN)
+    submit_lead(client, attempt)
+    assert _wait(lambda: Delivery.objects.get().status == "delivered")
+    hubspot.answer_next("gdpr-delete", 503)  # the first try fails; the task retries
+    erasure = person_erase(email="ada@example.com")
+    assert _wait(lambda: Erasure.objects.get(pk=erasure.pk).crm_status == "done")
+    assert hubspot.count("gdpr-delete") == 2 and hubspot.gdpr_deleted == ["ada@example.com"]
+    assert "ada@example.com" not in hubspot.contacts
+    assert Erasure.objects.get(pk=erasure.pk).crm_email == ""
