@@ -37,7 +37,7 @@ from automations.models import Action, Delivery, DeliveryAttempt, Erasure
 from automations.senders import Failure, post_json
 from core.text import clean_lower
 from leads.models import Lead
-from quizzes.erasure import answers_erase, attempts_pseudonymise
+from quizzes.erasure import answers_erase, attempts_close, attempts_pseudonymise
 from quizzes.models import Answer
 from tracking import plan
 from tracking.erasure import events_erase, rejected_events_erase, visitors_pseudonymise
@@ -150,6 +150,7 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
     else:
         counts["rejected_events"] = rejected_events_erase(emails=[], visitor_ids=visitor_ids)
     attempts_pseudonymise(renamed=visitors_pseudonymise(visitor_ids=visitor_ids))
+    attempts_close(attempt_ids=attempt_ids)
     _admin_log_erase(lead_ids=lead_ids, secrets=secrets)
     Lead.objects.filter(pk__in=lead_ids).delete()  # notes and status history cascade
 

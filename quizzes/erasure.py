@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from quizzes.models import Answer, Attempt
+from quizzes.models import Answer, Attempt, new_attempt_token
 
 
 def answers_erase(*, attempt_ids: Iterable[int]) -> int:
@@ -20,3 +20,11 @@ def attempts_pseudonymise(*, renamed: dict[str, str]) -> None:
     """The attempts follow their events' new visitor ids (tracking.erasure)."""
     for old, new in renamed.items():
         Attempt.objects.filter(visitor_id=old).update(visitor_id=new)
+
+
+def attempts_close(*, attempt_ids: Iterable[int]) -> None:
+    """A new token for each erased attempt: the old result link (in the person's e-mail and
+    history) then leads nowhere, instead of back to a lead form that would make a lead
+    whose lead_submitted already exists, erased."""
+    for attempt_id in attempt_ids:
+        Attempt.objects.filter(pk=attempt_id).update(token=new_attempt_token())

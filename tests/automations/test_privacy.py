@@ -28,7 +28,7 @@ from automations.privacy import (
 from leads.models import Lead, Note
 from leads.services import lead_add_note, lead_set_status
 from quizzes.models import Answer
-from tests.visitor import HOT_RUN, result_url, run, submit_lead
+from tests.visitor import HOT_RUN, details_url, result_url, run, submit_lead
 from tracking import plan, reports
 from tracking.models import ConversionEvent, EventEnrichment, RejectedEvent
 from tracking.reconcile import reconcile
@@ -242,6 +242,25 @@ def test_a_pending_delivery_of_an_erased_person_is_never_sent(client, scorecard,
     delivery.refresh_from_db()
     assert delivery.status == "dead" and "erased" in delivery.last_error
     assert hubspot.count("batch/upsert") == 0
+
+
+def test_the_old_result_link_is_gone_and_cannot_make_a_lead_again(client, ada):
+    old = ada.attempt
+    erase_and_send()
+    assert client.get(result_url(old)).status_code == 404  # not a redirect loop to the form
+    assert client.post(details_url(old), {"email": EMAIL}).status_code == 404
+    assert not Lead.objects.exists()
+    assert all(check.ok for check in reconcile())
+
+
+def test_a_deletion_at_hubspot_waits_for_a_delivery_in_flight(ada, hubspot, settings):
+    """A worker may be upserting the contact right now: deleting first would let it return."""
+    Delivery.objects.update(status="sending", claimed_at=timezone.now())
+    erasure = person_erase(email=EMAIL)
+    wait = settings.AUTOMATIONS_CLAIM_TIMEOUT + settings.AUTOMATIONS_HTTP_TIMEOUT
+    assert erasure.crm_next_attempt_at >= timezone.now() + timedelta(seconds=wait - 1)
+    assert erasure_crm_run(erasure.pk) is None and erasures_sweep() == 0
+    assert run_due(erasure) == "done"
 
 
 def test_the_refused_browser_events_of_the_person_are_deleted(ada, grace):
