@@ -49,6 +49,7 @@ ERASED_LEAD = "Erased lead"
 NOT_SENT = "Not sent: the person's data was erased."
 GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
 CRM_OPEN = [Erasure.CrmStatus.PENDING, Erasure.CrmStatus.RETRYING]
+CRM_WAITING = [Erasure.CrmStatus.SENDING, Erasure.CrmStatus.HELD]
 
 
 class InvalidEmail(ValidationError):
@@ -161,7 +162,13 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
         by_label=by_label or (by.get_username() if getattr(by, "pk", None) else ""),
         counts=counts,
     )
-    if crm and (settings.HUBSPOT_TOKEN or had_hubspot):
+    on_its_way = Erasure.objects.filter(
+        subject=erasure.subject, crm_status__in=[*CRM_OPEN, *CRM_WAITING]
+    ).exists()
+    if crm and on_its_way:
+        # Erased twice (a double click): one deletion at HubSpot is enough.
+        erasure.crm_last_error = "An earlier erasure's HubSpot deletion is on its way."
+    elif crm and (settings.HUBSPOT_TOKEN or had_hubspot):
         erasure.crm_status = Erasure.CrmStatus.PENDING
         erasure.crm_email = email
         if in_flight:

@@ -299,6 +299,15 @@ def test_hubspot_receives_exactly_one_gdpr_deletion(ada, hubspot):
     assert EMAIL not in hubspot.contacts
 
 
+def test_erasing_twice_still_sends_one_deletion(ada, hubspot):
+    first, second = person_erase(email=EMAIL), person_erase(email=EMAIL)
+    assert (first.crm_status, second.crm_status) == ("pending", "not_needed")
+    assert second.crm_email == ""
+    for erasure in (first, second):
+        erasure_crm_run(erasure.pk)
+    assert hubspot.count("gdpr-delete") == 1
+
+
 def test_a_hubspot_server_error_is_retried_until_the_contact_is_deleted(ada, hubspot):
     hubspot.answer_next("gdpr-delete", 503, times=2)
     erasure = person_erase(email=EMAIL)
