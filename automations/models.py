@@ -239,6 +239,10 @@ class Erasure(models.Model):
     crm_claimed_at = models.DateTimeField(null=True, blank=True)
     crm_last_error = models.CharField(max_length=1000, blank=True)
     crm_done_at = models.DateTimeField(null=True, blank=True)
+    # Deliveries that were being sent when the person was erased: their worker may still
+    # log its request and store the CRM's ids, so they are scrubbed again after this.
+    in_flight_deliveries = models.JSONField(default=list, blank=True)
+    scrub_again_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]

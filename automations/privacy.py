@@ -133,7 +133,7 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
         .filter(Q(lead_id__in=lead_ids) | Q(event_id__in=event_ids))
         .select_related("action")
     )
-    in_flight = any(d.status == Delivery.Status.SENDING for d in deliveries)
+    in_flight = [d.pk for d in deliveries if d.status == Delivery.Status.SENDING]
     had_hubspot = any(d.action.kind == Action.Kind.HUBSPOT for d in deliveries)
 
     _deliveries_erase(deliveries=deliveries, secrets=secrets)
@@ -155,12 +155,19 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
     _admin_log_erase(lead_ids=lead_ids, secrets=secrets)
     Lead.objects.filter(pk__in=lead_ids).delete()  # notes and status history cascade
 
+    # A worker sending one of the person's deliveries right now may still log its request
+    # and store the CRM's ids: scrub those again once its claim has surely ended.
+    in_flight_window = timedelta(
+        seconds=settings.AUTOMATIONS_CLAIM_TIMEOUT + settings.AUTOMATIONS_HTTP_TIMEOUT
+    )
     erasure = Erasure(
         kind=kind,
         subject=subject_for(email),
         by=by if getattr(by, "pk", None) else None,
         by_label=by_label or (by.get_username() if getattr(by, "pk", None) else ""),
         counts=counts,
+        in_flight_deliveries=in_flight,
+        scrub_again_at=timezone.now() + in_flight_window if in_flight else None,
     )
     on_its_way = Erasure.objects.filter(
         subject=erasure.subject, crm_status__in=[*CRM_OPEN, *CRM_WAITING]
@@ -172,10 +179,9 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
         erasure.crm_status = Erasure.CrmStatus.PENDING
         erasure.crm_email = email
         if in_flight:
-            # A worker may be upserting this contact right now: delete after its claim
+            # That worker may be upserting this contact right now: delete after its claim
             # has surely ended, or the contact could come back after the deletion.
-            wait = settings.AUTOMATIONS_CLAIM_TIMEOUT + settings.AUTOMATIONS_HTTP_TIMEOUT
-            erasure.crm_next_attempt_at = timezone.now() + timedelta(seconds=wait)
+            erasure.crm_next_attempt_at = erasure.scrub_again_at
     erasure.save()
     if erasure.crm_status == Erasure.CrmStatus.PENDING and not in_flight:
         _queue_on_commit([erasure.pk])
@@ -352,9 +358,30 @@ def _done(erasure: Erasure, token: uuid.UUID, note: str) -> str:
     return Erasure.CrmStatus.DONE
 
 
+def erasure_scrub_again(*, erasure: Erasure) -> None:
+    """Scrub the deliveries that were in flight at the erasure, now that their workers
+    are surely done (what they logged or stored after the erasure goes too)."""
+    with transaction.atomic():
+        erasure = Erasure.objects.select_for_update().get(pk=erasure.pk)
+        if erasure.scrub_again_at is None:
+            return
+        deliveries = list(
+            Delivery.objects.select_for_update().filter(pk__in=erasure.in_flight_deliveries)
+        )
+        secrets = (erasure.crm_email,) if erasure.crm_email else ()
+        _deliveries_erase(deliveries=deliveries, secrets=secrets)
+        if not secrets:  # the e-mail is no longer known: no logged error is kept
+            DeliveryAttempt.objects.filter(delivery__in=deliveries).update(error="")
+        erasure.in_flight_deliveries, erasure.scrub_again_at = [], None
+        erasure.save(update_fields=["in_flight_deliveries", "scrub_again_at"])
+
+
 def erasures_sweep() -> int:
-    """Send the CRM deletions that are due and left behind (broker down, worker killed)."""
+    """Send the CRM deletions that are due and left behind (broker down, worker killed),
+    and scrub again the deliveries that were in flight at an erasure."""
     now = timezone.now()
+    for erasure in Erasure.objects.filter(scrub_again_at__lte=now).only("pk"):
+        erasure_scrub_again(erasure=erasure)
     stale = now - timedelta(seconds=settings.AUTOMATIONS_CLAIM_TIMEOUT)
     Erasure.objects.filter(crm_status=Erasure.CrmStatus.SENDING, crm_claimed_at__lt=stale).update(
         crm_status=Erasure.CrmStatus.RETRYING,
