@@ -38,7 +38,7 @@ from automations.senders import Failure, post_json
 from core.text import clean_lower
 from leads.models import Lead
 from quizzes.erasure import answers_erase, attempts_close, attempts_pseudonymise
-from quizzes.models import Answer
+from quizzes.models import Answer, Attempt
 from tracking import plan
 from tracking.erasure import events_erase, rejected_events_erase, visitors_pseudonymise
 from tracking.models import ConversionEvent, RejectedEvent
@@ -123,11 +123,22 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
     lead_ids = [lead.pk for lead in leads]
     attempt_ids = [lead.attempt_id for lead in leads]
     secrets = _secrets(email, leads)
+    visitor_ids = set(
+        ConversionEvent.objects.filter(Q(lead_id__in=lead_ids) | Q(attempt_id__in=attempt_ids))
+        .exclude(visitor_id="")
+        .values_list("visitor_id", flat=True)
+        .distinct()
+    ) | {lead.attempt.visitor_id for lead in leads if lead.attempt.visitor_id}
+    if kind == Erasure.Kind.PERSON:
+        # Their runs from the same browser that never became a lead are theirs too
+        # (another person's lead from a shared browser is not).
+        attempt_ids += list(
+            Attempt.objects.filter(visitor_id__in=visitor_ids, lead__isnull=True)
+            .exclude(pk__in=attempt_ids)
+            .values_list("pk", flat=True)
+        )
     events = ConversionEvent.objects.filter(Q(lead_id__in=lead_ids) | Q(attempt_id__in=attempt_ids))
     event_ids = list(events.values_list("pk", flat=True))
-    visitor_ids = set(
-        events.exclude(visitor_id="").values_list("visitor_id", flat=True).distinct()
-    ) | {lead.attempt.visitor_id for lead in leads if lead.attempt.visitor_id}
     deliveries = list(
         Delivery.objects.select_for_update(of=("self",))
         .filter(Q(lead_id__in=lead_ids) | Q(event_id__in=event_ids))
@@ -478,6 +489,28 @@ def _delivery(delivery: Delivery) -> dict:
     }
 
 
+def _attempt(attempt: Attempt) -> dict:
+    answers = attempt.answers.select_related("question").prefetch_related("choices")
+    return {
+        "quiz": attempt.quiz.title,
+        "started_at": attempt.started_at,
+        "completed_at": attempt.completed_at,
+        "finished_at": attempt.finished_at,
+        "visitor_id": attempt.visitor_id,
+        "answers": [_answer(a) for a in answers.order_by("answered_at", "pk")],
+    }
+
+
+def _run(attempt: Attempt) -> dict:
+    """A run from the person's browser that never became a lead: its answers and events."""
+    events = (
+        ConversionEvent.objects.filter(attempt=attempt)
+        .prefetch_related("enrichments")
+        .order_by("occurred_at", "pk")
+    )
+    return {**_attempt(attempt), "events": [_event(e) for e in events]}
+
+
 def _lead(lead: Lead) -> dict:
     attempt = lead.attempt
     events = (
@@ -491,7 +524,6 @@ def _lead(lead: Lead) -> dict:
         .prefetch_related("log")
         .order_by("created_at", "pk")
     )
-    answers = attempt.answers.select_related("question").prefetch_related("choices")
     return {
         "id": lead.pk,
         "created_at": lead.created_at,
@@ -531,13 +563,7 @@ def _lead(lead: Lead) -> dict:
             {"at": n.at, "author": n.author.get_username() if n.author else None, "text": n.text}
             for n in lead.notes.select_related("author")
         ],
-        "attempt": {
-            "started_at": attempt.started_at,
-            "completed_at": attempt.completed_at,
-            "finished_at": attempt.finished_at,
-            "visitor_id": attempt.visitor_id,
-            "answers": [_answer(a) for a in answers.order_by("answered_at", "pk")],
-        },
+        "attempt": _attempt(attempt),
         "events": [_event(e) for e in events],
         "deliveries": [_delivery(d) for d in deliveries],
     }
@@ -562,6 +588,12 @@ def person_export(*, email: str) -> dict:
         "email": email,
         "exported_at": timezone.now(),
         "leads": [_lead(lead) for lead in leads],
+        "other_runs_from_the_same_browser": [
+            _run(attempt)
+            for attempt in Attempt.objects.filter(visitor_id__in=visitor_ids, lead__isnull=True)
+            .select_related("quiz")
+            .order_by("started_at", "pk")
+        ],
         "refused_browser_events": [
             {"received_at": r.received_at, "reason": r.reason, "payload": r.payload, "raw": r.raw}
             for r in rejected

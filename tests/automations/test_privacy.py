@@ -260,6 +260,20 @@ def test_a_pending_delivery_of_an_erased_person_is_never_sent(client, scorecard,
     assert hubspot.count("batch/upsert") == 0
 
 
+def test_her_runs_from_the_same_browser_that_never_became_a_lead_are_hers_too(
+    client, scorecard, ada, grace
+):
+    again = [*HOT_RUN[:-1], ("Anything else?", (), {"text": "A second thought about zebras"})]
+    run(client, scorecard, steps=again)  # the same browser, no lead form this time
+    [other] = json.loads(person_export_json(email=EMAIL))["other_runs_from_the_same_browser"]
+    assert "A second thought about zebras" in [a["text"] for a in other["answers"]]
+    assert "question_answered" in [e["name"] for e in other["events"]]
+    erase_and_send()
+    dump = database_dump()
+    assert "zebras" not in dump
+    assert "grace's own words" in dump  # another browser's run is not hers
+
+
 def test_the_old_result_link_is_gone_and_cannot_make_a_lead_again(client, ada):
     old = ada.attempt
     erase_and_send()
