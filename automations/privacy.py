@@ -35,11 +35,16 @@ from django.utils.crypto import salted_hmac
 from automations.delivery import backoff
 from automations.models import Action, Delivery, DeliveryAttempt, Erasure
 from automations.senders import Failure, post_json
+from core.redaction import scrub
 from core.text import clean_lower
 from leads.models import Lead
-from quizzes.erasure import answers_erase, attempts_close, attempts_pseudonymise
+from quizzes.erasure import (
+    answers_erase,
+    attempts_close,
+    attempts_pseudonymise,
+    attempts_scrub,
+)
 from quizzes.models import Answer, Attempt
-from tracking import plan
 from tracking.erasure import events_erase, rejected_events_erase, visitors_pseudonymise
 from tracking.models import ConversionEvent, RejectedEvent
 
@@ -93,7 +98,7 @@ def _deliveries_erase(*, deliveries: list[Delivery], secrets: tuple[str, ...]) -
             delivery.status = Delivery.Status.DEAD
             delivery.last_error = NOT_SENT
         else:
-            delivery.last_error = plan.scrub(delivery.last_error, secrets)
+            delivery.last_error = scrub(delivery.last_error, secrets)
     Delivery.objects.bulk_update(deliveries, ["lead", "remote", "status", "last_error"])
     logged = list(
         DeliveryAttempt.objects.filter(delivery__in=[d.pk for d in deliveries]).only("error")
@@ -101,7 +106,7 @@ def _deliveries_erase(*, deliveries: list[Delivery], secrets: tuple[str, ...]) -
     for attempt in logged:
         attempt.request = ""
         attempt.response = ""
-        attempt.error = plan.scrub(attempt.error, secrets)
+        attempt.error = scrub(attempt.error, secrets)
     DeliveryAttempt.objects.bulk_update(logged, ["request", "response", "error"], batch_size=500)
 
 
@@ -115,7 +120,7 @@ def _admin_log_erase(*, lead_ids: list[int], secrets: tuple[str, ...]) -> None:
     )
     for entry in entries:
         entry.object_repr = ERASED_LEAD
-        entry.change_message = plan.scrub(entry.change_message, secrets)
+        entry.change_message = scrub(entry.change_message, secrets)
     LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"])
 
 
@@ -137,7 +142,12 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
             .exclude(pk__in=attempt_ids)
             .values_list("pk", flat=True)
         )
-    events = ConversionEvent.objects.filter(Q(lead_id__in=lead_ids) | Q(attempt_id__in=attempt_ids))
+    # With the visitor's quiz views (no attempt yet): their touches may hold the e-mail.
+    events = ConversionEvent.objects.filter(
+        Q(lead_id__in=lead_ids)
+        | Q(attempt_id__in=attempt_ids)
+        | Q(attempt__isnull=True, visitor_id__in=visitor_ids)
+    )
     event_ids = list(events.values_list("pk", flat=True))
     deliveries = list(
         Delivery.objects.select_for_update(of=("self",))
@@ -162,6 +172,7 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
     else:
         counts["rejected_events"] = rejected_events_erase(emails=[], visitor_ids=visitor_ids)
     attempts_pseudonymise(renamed=visitors_pseudonymise(visitor_ids=visitor_ids))
+    attempts_scrub(attempt_ids=attempt_ids, secrets=secrets)
     attempts_close(attempt_ids=attempt_ids)
     _admin_log_erase(lead_ids=lead_ids, secrets=secrets)
     Lead.objects.filter(pk__in=lead_ids).delete()  # notes and status history cascade
@@ -334,7 +345,7 @@ def erasure_crm_run(erasure_id: int) -> str | None:
     except Failure as failure:
         if failure.status == 404:
             return _done(erasure, token, "HubSpot has no such contact.")
-        reason = plan.scrub(str(failure), (email,))[:1000]
+        reason = scrub(str(failure), (email,))[:1000]
         if failure.retryable and erasure.crm_attempts < settings.AUTOMATIONS_MAX_ATTEMPTS:
             delay = backoff(erasure.crm_attempts)
             if failure.retry_after is not None:
@@ -446,18 +457,24 @@ def _answer(answer: Answer) -> dict:
     }
 
 
+def _stored(obj, *, skip: tuple[str, ...] = ()) -> dict:
+    """Every stored field of `obj` (a related row by its name), so that a field added later
+    is exported without anyone remembering to add it here."""
+    data = {}
+    for f in obj._meta.concrete_fields:
+        if f.name in skip:
+            continue
+        if f.is_relation:
+            related = getattr(obj, f.name)
+            data[f.name] = None if related is None else str(related)
+        else:
+            data[f.name] = f.value_from_object(obj)
+    return data
+
+
 def _event(event: ConversionEvent) -> dict:
     return {
-        "event_id": event.event_id,
-        "name": event.name,
-        "occurred_at": event.occurred_at,
-        "received_at": event.received_at,
-        "source": event.source,
-        "visitor_id": event.visitor_id,
-        "properties": event.properties,
-        "first_touch": event.first_touch,
-        "last_touch": event.last_touch,
-        "device": event.device,
+        **_stored(event, skip=("id", "attempt", "lead", "quiz", "question")),
         "added_by_the_browser": [
             {"occurred_at": e.occurred_at, "properties": e.properties}
             for e in event.enrichments.all()
@@ -492,11 +509,8 @@ def _delivery(delivery: Delivery) -> dict:
 def _attempt(attempt: Attempt) -> dict:
     answers = attempt.answers.select_related("question").prefetch_related("choices")
     return {
-        "quiz": attempt.quiz.title,
-        "started_at": attempt.started_at,
-        "completed_at": attempt.completed_at,
-        "finished_at": attempt.finished_at,
-        "visitor_id": attempt.visitor_id,
+        # The token and start key are keys, not data about the person.
+        **_stored(attempt, skip=("id", "token", "start_key")),
         "answers": [_answer(a) for a in answers.order_by("answered_at", "pk")],
     }
 
@@ -525,31 +539,7 @@ def _lead(lead: Lead) -> dict:
         .order_by("created_at", "pk")
     )
     return {
-        "id": lead.pk,
-        "created_at": lead.created_at,
-        "quiz": lead.quiz.title,
-        "email": lead.email,
-        "name": lead.name,
-        "company": lead.company,
-        "phone": lead.phone,
-        "consent": {
-            "given": lead.consent_given,
-            "text": lead.consent_text,
-            "at": lead.consented_at,
-        },
-        "score": {
-            "points": lead.score_points,
-            "max_points": lead.score_max,
-            "percent": lead.score_percent,
-            "tier": lead.tier_name,
-            "categories": lead.category_scores,
-        },
-        "answers_as_given": lead.answers,
-        "source": lead.source,
-        "attribution": lead.attribution,
-        "status": lead.status,
-        "owner": lead.owner.get_username() if lead.owner else None,
-        "first_response_at": lead.first_response_at,
+        **_stored(lead, skip=("attempt",)),
         "status_changes": [
             {
                 "at": c.at,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import models
+
+from core.redaction import scrub
 from quizzes.models import Answer, Attempt, new_attempt_token
 
 
@@ -28,3 +31,19 @@ def attempts_close(*, attempt_ids: Iterable[int]) -> None:
     whose lead_submitted already exists, erased."""
     for attempt_id in attempt_ids:
         Attempt.objects.filter(pk=attempt_id).update(token=new_attempt_token())
+
+
+def attempts_scrub(*, attempt_ids: Iterable[int], secrets: tuple[str, ...]) -> None:
+    """Whatever JSON an attempt carries (the touches it started with: a campaign link
+    can hold an e-mail in utm_content) loses the person's e-mail and name.
+
+    Every JSON field of the model, so that one added later is not forgotten.
+    """
+    fields = [f.name for f in Attempt._meta.concrete_fields if isinstance(f, models.JSONField)]
+    if not fields:
+        return
+    attempts = list(Attempt.objects.filter(pk__in=list(attempt_ids)).only(*fields))
+    for attempt in attempts:
+        for name in fields:
+            setattr(attempt, name, scrub(getattr(attempt, name), secrets))
+    Attempt.objects.bulk_update(attempts, fields)

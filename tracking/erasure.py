@@ -15,8 +15,20 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.redaction import scrub
 from tracking import plan
 from tracking.models import ConversionEvent, EventEnrichment, RejectedEvent
+
+# Where a campaign link's values are kept: a utm value may be the person's e-mail.
+TOUCHES = (
+    "first_touch",
+    "last_touch",
+    "ft_source",
+    "ft_medium",
+    "ft_campaign",
+    "ft_referrer",
+    "lt_source",
+)
 
 
 def events_erase(*, events: QuerySet[ConversionEvent], secrets: tuple[str, ...]) -> int:
@@ -28,21 +40,21 @@ def events_erase(*, events: QuerySet[ConversionEvent], secrets: tuple[str, ...])
     """
     now = timezone.now()
     changed = []
-    for event in events.only("pk", "name", "properties", "first_touch", "last_touch"):
+    for event in events.only("pk", "name", "properties", *TOUCHES):
         event.properties = plan.redact(event.name, event.properties, secrets=secrets)
-        event.first_touch = plan.scrub(event.first_touch, secrets)
-        event.last_touch = plan.scrub(event.last_touch, secrets)
+        for name in TOUCHES:
+            setattr(event, name, scrub(getattr(event, name), secrets))
         event.lead = None
         event.erased_at = now
         changed.append(event)
     ConversionEvent.objects.bulk_update(
-        changed, ["properties", "first_touch", "last_touch", "lead", "erased_at"], batch_size=500
+        changed, ["properties", *TOUCHES, "lead", "erased_at"], batch_size=500
     )
     enrichments = list(
         EventEnrichment.objects.filter(event__in=[e.pk for e in changed]).only("properties")
     )
     for enrichment in enrichments:
-        enrichment.properties = plan.scrub(enrichment.properties, secrets)
+        enrichment.properties = scrub(enrichment.properties, secrets)
     EventEnrichment.objects.bulk_update(enrichments, ["properties"], batch_size=500)
     return len(changed)
 

@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.redaction import REDACTED, scrub
+
 
 class PlanError(ValueError):
     """An event or its properties do not fit the tracking plan."""
@@ -228,30 +230,11 @@ VIEW_COMMIT_NOTE = (
 )
 
 
-# What an erased person's personal properties become: a string every string property
-# accepts, so an erased event still fits the plan (see redact()).
-REDACTED = "[erased]"
 ERASURE_NOTE = (
     "When a person is erased, their events stay (so every count stays the same) with the "
     "lead link cleared, `erased_at` set, personal properties replaced by "
     f"`{REDACTED}`, and any other text holding their e-mail replaced likewise."
 )
-
-
-def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    """`value` with every string that contains one of `secrets` replaced by REDACTED.
-
-    Types are kept (a string stays a string, a list a list), so what fitted the
-    plan before still fits it.
-    """
-    if isinstance(value, str):
-        lowered = value.lower()
-        return REDACTED if any(s and s.lower() in lowered for s in secrets) else value
-    if isinstance(value, list):
-        return [scrub(v, secrets) for v in value]
-    if isinstance(value, dict):
-        return {k: scrub(v, secrets) for k, v in value.items()}
-    return value
 
 
 def redact(name: str, properties: dict, *, secrets: tuple[str, ...] = ()) -> dict:
