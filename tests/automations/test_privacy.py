@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from automations.delivery import delivery_run
@@ -115,8 +116,6 @@ def ada(client, scorecard, hubspot, hot_rule, seller):
 
 @pytest.fixture
 def grace(scorecard, ada):
-    from django.test import Client
-
     attempt = visit(Client(), scorecard, OTHER_RUN, email="grace@example.com", name="Grace")
     return attempt.lead
 
