@@ -255,3 +255,62 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} {self.status_code or self.error}"
+
+
+class Erasure(models.Model):
+    """The audit of one erasure (automations.privacy), and its CRM deletion's outbox.
+
+    Records who erased whom and when, never what: the person is a keyed hash of
+    their e-mail (the same e-mail always gives the same hash with this
+    SECRET_KEY, so "was this address erased?" can be answered), and the counts
+    are of rows, not their content. The e-mail itself is kept in `crm_email`
+    only while HubSpot has not confirmed the deletion, since that request needs it.
+    """
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person erased (every lead of the e-mail, HubSpot too)"
+        LEAD = "lead", "Lead deleted in admin (that lead only)"
+
+    class CrmStatus(models.TextChoices):
+        NOT_NEEDED = "not_needed", "Not needed (HubSpot not connected)"
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        RETRYING = "retrying", "Waiting to retry"
+        HELD = "held", "Held: waiting for HUBSPOT_TOKEN"
+        DONE = "done", "Deleted at HubSpot"
+        DEAD = "dead", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERSON)
+    subject = models.CharField(max_length=64, db_index=True, help_text="Keyed hash of the e-mail.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(max_length=150, blank=True, help_text="Who or what asked.")
+    at = models.DateTimeField(default=timezone.now)
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows erased, by kind.")
+
+    crm_status = models.CharField(
+        max_length=10, choices=CrmStatus.choices, default=CrmStatus.NOT_NEEDED
+    )
+    crm_email = models.EmailField(max_length=254, blank=True)
+    crm_attempts = models.PositiveSmallIntegerField(default=0)
+    crm_next_attempt_at = models.DateTimeField(default=timezone.now)
+    crm_claim = models.UUIDField(null=True, blank=True, editable=False)
+    crm_claimed_at = models.DateTimeField(null=True, blank=True)
+    crm_last_error = models.CharField(max_length=1000, blank=True)
+    crm_done_at = models.DateTimeField(null=True, blank=True)
+    # Deliveries that were being sent when the person was erased: their worker may still
+    # log its request and store the CRM's ids, so they are scrubbed again after this.
+    in_flight_deliveries = models.JSONField(default=list, blank=True)
+    scrub_again_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        permissions = [
+            ("erase_person", "Can erase a person's data"),
+            ("export_person", "Can export a person's data"),
+        ]
+        indexes = [models.Index(fields=["crm_status", "crm_next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,6 +3,7 @@ import logging
 from celery import shared_task
 
 from automations.delivery import DELIVER_TASK, deliveries_sweep, delivery_run
+from automations.privacy import erasure_crm_run, erasures_sweep
 
 log = logging.getLogger(__name__)
 
@@ -22,3 +23,14 @@ def sweep_deliveries() -> int:
         noun = "delivery" if queued == 1 else "deliveries"
         log.info("Sweeper queued %d %s left pending.", queued, noun)
     return queued
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def erase_in_crm(erasure_id: int) -> str | None:
+    """Delete an erased person's contact at HubSpot; idempotent like deliver()."""
+    return erasure_crm_run(erasure_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_erasures() -> int:
+    return erasures_sweep()

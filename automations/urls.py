@@ -6,4 +6,5 @@ app_name = "automations"
 
 urlpatterns = [
     path("leads/<int:lead_id>/deliveries/", views.lead_deliveries, name="lead_deliveries"),
+    path("leads/<int:lead_id>/person.json", views.person_export, name="person_export"),
 ]

@@ -318,6 +318,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "automations.tasks.sweep_deliveries",
         "schedule": float(env_str("SWEEP_SECONDS", "15")),
     },
+    "sweep-erasures": {
+        "task": "automations.tasks.sweep_erasures",
+        "schedule": float(env_str("SWEEP_SECONDS", "15")),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -41,6 +41,9 @@ MATRIX = [
     ("get", "/dashboard/report/funnel.csv", LOGIN, 403, 200, 200),
     ("get", "/dashboard/timeline/{token}/", LOGIN, 200, 200, 200),
     ("get", "/automations/leads/{lead}/deliveries/", LOGIN, 200, 200, 200),
+    # A person's whole file: only with "Can export a person's data" (no group has it by default).
+    ("get", "/automations/leads/{lead}/person.json", LOGIN, 403, 403, 200),
+    ("get", "/admin/automations/erasure/", LOGIN, 403, 403, 200),
     ("get", "/admin/quizzes/quiz/", LOGIN, 403, 200, 200),
     ("get", "/admin/leads/lead/", LOGIN, 200, 200, 200),
     ("get", "/admin/automations/rule/", LOGIN, 403, 200, 200),

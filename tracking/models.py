@@ -135,6 +135,8 @@ class ConversionEvent(models.Model):
     device = models.CharField(max_length=8, choices=Device.choices, default=Device.UNKNOWN)
     is_bot = models.BooleanField(default=False)
     is_preview = models.BooleanField(default=False)
+    # The one change an event ever gets: its person was erased (tracking.services.events_erase).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = EventQuerySet.as_manager()
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import models
 
+from core.redaction import REDACTED, scrub
+
 
 class PlanError(ValueError):
     """An event or its properties do not fit the tracking plan."""
@@ -49,6 +51,8 @@ class Prop:
     required: bool = True
     description: str = ""
     max_length: int = 500  # strings; lists and objects are bounded by the body size
+    # What a person typed or chose: replaced by REDACTED when that person is erased.
+    personal: bool = False
 
     def check(self, value: Any) -> None:
         kinds = TYPES[self.type]
@@ -110,7 +114,14 @@ QUESTION = (
 )
 ANSWER = (
     Prop("question", "string", description="The question's text when answered."),
-    Prop("answer", "string", required=False, max_length=1000, description="The answer as shown."),
+    Prop(
+        "answer",
+        "string",
+        required=False,
+        max_length=1000,
+        personal=True,
+        description="The answer as shown.",
+    ),
     Prop("choice_ids", "list", required=False, description="Ids of the chosen choices."),
     Prop("points", "integer", description="Points earned."),
     Prop("max_points", "integer", description="Points the question could earn."),
@@ -156,7 +167,7 @@ EVENTS: tuple[EventSpec, ...] = (
         QUESTION
         + ANSWER
         + (
-            Prop("previous_answer", "string", required=False, max_length=1000),
+            Prop("previous_answer", "string", required=False, max_length=1000, personal=True),
             Prop("previous_points", "integer"),
         ),
     ),
@@ -226,6 +237,23 @@ VIEW_COMMIT_NOTE = (
 )
 
 
+ERASURE_NOTE = (
+    "When a person is erased, their events stay (so every count stays the same) with the "
+    "lead link cleared, `erased_at` set, personal properties replaced by "
+    f"`{REDACTED}`, and any other text holding their e-mail replaced likewise."
+)
+
+
+def redact(name: str, properties: dict, *, secrets: tuple[str, ...] = ()) -> dict:
+    """An erased person's event properties: personal ones replaced, the rest scrubbed."""
+    spec = PLAN.get(name)
+    personal = {p.name for p in spec.properties if p.personal} if spec else set()
+    return {
+        k: (REDACTED if k in personal and isinstance(v, str) and v else scrub(v, secrets))
+        for k, v in properties.items()
+    }
+
+
 def spec_for(name: str) -> EventSpec:
     try:
         return PLAN[name]
@@ -261,6 +289,8 @@ def as_markdown() -> str:
         "path), device class, and the bot and preview flags.",
         "",
         "Views (`" + "`, `".join(sorted(VIEWS)) + "`): " + VIEW_COMMIT_NOTE,
+        "",
+        "Erasure: " + ERASURE_NOTE,
         "",
         "| event | source | how often | description |",
         "|---|---|---|---|",

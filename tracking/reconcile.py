@@ -1,4 +1,10 @@
-"""Prove that events and leads agree: `manage.py reconcile_events`."""
+"""Prove that events and leads agree: `manage.py reconcile_events`.
+
+An erased person's lead is gone while their lead_submitted stays (anonymous, so
+funnels keep their counts), with no lead and `erased_at` set: such an event is
+counted as erased, never as a mismatch. An event without its lead and without
+`erased_at` is still a mismatch.
+"""
 
 from __future__ import annotations
 
@@ -55,8 +61,12 @@ def reconcile(*, since: datetime | None = None) -> list[Check]:
             )
 
     # 2. Every lead_submitted has its lead.
-    orphan_check = Check("every lead_submitted has its lead", checked=submitted.count())
-    for event_id in submitted.filter(lead__isnull=True).values_list("event_id", flat=True):
+    orphan_check = Check(
+        "every lead_submitted has its lead (or its person was erased)", checked=submitted.count()
+    )
+    for event_id in submitted.filter(lead__isnull=True, erased_at__isnull=True).values_list(
+        "event_id", flat=True
+    ):
         orphan_check.problems.append(f"lead_submitted {event_id} has no lead")
 
     # 3. Once-only events are unique.
@@ -84,7 +94,7 @@ def reconcile(*, since: datetime | None = None) -> list[Check]:
     for event_id, name in events.filter(
         Q(name__in=needs_attempt, attempt__isnull=True)
         | Q(name__in=plan.ONCE_PER_QUESTION, question__isnull=True)
-        | Q(name__in=["lead_submitted", "result_viewed"], lead__isnull=True)
+        | Q(name__in=["lead_submitted", "result_viewed"], lead__isnull=True, erased_at__isnull=True)
         | (Q(attempt__isnull=False) & ~Q(attempt__quiz_id=F("quiz_id")))
     ).values_list("event_id", "name"):
         dangling_check.problems.append(f"{name} {event_id} points at a missing or wrong record")

@@ -174,7 +174,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def post_json(
-    delivery: Delivery,
+    delivery: Delivery | None,
     step: str,
     url: str,
     payload: dict,
@@ -186,7 +186,9 @@ def post_json(
 
     `public_only` refuses hosts that resolve to addresses that are not public
     (webhooks: URLs that marketers type in). The log is written under the worker's
-    claim: a worker that lost it raises LostClaim here and writes nothing.
+    claim: a worker that lost it raises LostClaim here and writes nothing. With no
+    `delivery`, nothing is logged: the caller keeps its own record (a CRM deletion,
+    whose request holds the very e-mail it erases).
     """
     timeout = settings.AUTOMATIONS_HTTP_TIMEOUT
     body = json.dumps(payload, default=str).encode()
@@ -224,11 +226,12 @@ def post_json(
     finally:
         deadline.cancel()
         log.duration_ms = int((time.perf_counter() - started) * 1000)
-        if log.error:
+        if log.error and delivery is not None:
             claim_log(delivery, log)
     log.status_code = reply.status
     log.response = reply.body[:4000]
-    claim_log(delivery, log)
+    if delivery is not None:
+        claim_log(delivery, log)
     if 200 <= reply.status < 300:
         return reply
     snippet = reply.body[:300]

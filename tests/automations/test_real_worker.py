@@ -238,3 +238,21 @@ def test_a_worker_killed_during_assignment_delays_the_chain_and_every_hot_lead_i
     assert not Delivery.objects.exclude(status="delivered").exists()
     for delivery in Delivery.objects.filter(action__kind="email"):
         assert delivery.attempts == 1 == delivery.log.count()  # waiting spent no attempt
+
+
+def test_an_erased_persons_contact_is_deleted_at_hubspot_by_a_real_worker_despite_a_5xx(
+    client, scorecard, hubspot, hot_rule, worker
+):
+    from automations.models import Erasure
+    from automations.privacy import person_erase
+
+    worker()
+    attempt = run(client, scorecard, steps=HOT_RUN)
+    submit_lead(client, attempt)
+    assert _wait(lambda: Delivery.objects.get().status == "delivered")
+    hubspot.answer_next("gdpr-delete", 503)  # the first try fails; the task retries
+    erasure = person_erase(email="ada@example.com")
+    assert _wait(lambda: Erasure.objects.get(pk=erasure.pk).crm_status == "done")
+    assert hubspot.count("gdpr-delete") == 2 and hubspot.gdpr_deleted == ["ada@example.com"]
+    assert "ada@example.com" not in hubspot.contacts
+    assert Erasure.objects.get(pk=erasure.pk).crm_email == ""

@@ -18,6 +18,8 @@ class FakeHubSpot:
         self.token = token
         self.contacts: dict[str, dict] = {}  # email -> contact
         self.tasks: dict[str, dict] = {}
+        self.gdpr_deleted: list[str] = []  # e-mails (or ids) deleted for good
+        self.blocklist: set[str] = set()  # e-mails HubSpot refuses from now on
         self.requests: list[tuple[str, dict]] = []
         self.task_arrived_at: list[float] = []
         self._script: deque = deque()
@@ -36,7 +38,7 @@ class FakeHubSpot:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 status, payload, headers = fake.handle(self.path, self.headers, body)
-                data = json.dumps(payload).encode()
+                data = b"" if payload is None else json.dumps(payload).encode()
                 drip = fake._take(fake._drips, self.path)
                 if drip is not None:
                     fake._drip(self, status, headers, data, seconds=drip)
@@ -45,7 +47,8 @@ class FakeHubSpot:
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Type", "application/json")
+                    if data:
+                        self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -140,11 +143,41 @@ class FakeHubSpot:
                     },
                     extra,
                 )
+        if path == "/crm/v3/objects/contacts/gdpr-delete":
+            # HubSpot: the contact and its associations go for good; an unknown e-mail
+            # is blocklisted all the same. 204, no body.
+            object_id = body.get("objectId")
+            if not object_id:
+                return 400, {"message": "objectId is required", "category": "VALIDATION_ERROR"}, {}
+            with self._lock:
+                if body.get("idProperty") == "email":
+                    self.contacts.pop(object_id, None)
+                    self.blocklist.add(object_id)
+                else:
+                    found = [e for e, c in self.contacts.items() if c["id"] == object_id]
+                    if not found:
+                        return (
+                            404,
+                            {"message": "resource not found", "category": "OBJECT_NOT_FOUND"},
+                            {},
+                        )
+                    self.contacts.pop(found[0])
+                self.gdpr_deleted.append(object_id)
+            return 204, None, {}
         if path == "/crm/v3/objects/contacts/batch/upsert":
             results = []
             for item in body.get("inputs", []):
                 if item.get("idProperty") != "email":
                     return 400, {"message": "idProperty must be email here"}, {}
+                if item["id"] in self.blocklist:
+                    return (
+                        400,
+                        {
+                            "message": f"{item['id']} was GDPR-deleted",
+                            "category": "VALIDATION_ERROR",
+                        },
+                        {},
+                    )
                 with self._lock:
                     new = item["id"] not in self.contacts
                     contact = self.contacts.setdefault(item["id"], {"id": self._next()})
