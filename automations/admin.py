@@ -6,16 +6,19 @@ from django.utils import timezone
 
 from automations.delivery import delivery_replay, rule_dry_run
 from automations.models import Action, Condition, Delivery, DeliveryAttempt, Rule
+from core.admin import CappedInlineMixin, SafeDateHierarchyMixin
 
 
-class ConditionInline(admin.TabularInline):
+class ConditionInline(CappedInlineMixin, admin.TabularInline):
     model = Condition
     extra = 1
+    max_num = 10
 
 
-class ActionInline(admin.StackedInline):
+class ActionInline(CappedInlineMixin, admin.StackedInline):
     model = Action
     extra = 0
+    max_num = 10
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [
         ("kind", "order"),
@@ -58,9 +61,10 @@ class RuleAdmin(admin.ModelAdmin):
         )
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(CappedInlineMixin, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
+    max_num = 200  # read-only: shown whole, never posted
     can_delete = False
     fields = ["at", "step", "status_code", "duration_ms", "error", "request", "response"]
     readonly_fields = fields
@@ -70,7 +74,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["pk", "action", "status", "attempts", "lead", "created_at", "last_error"]
     list_filter = ["status", "action__kind", "action__rule"]
     search_fields = ["lead__email", "uid"]

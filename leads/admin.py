@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from core.admin import SafeDateHierarchyMixin
 from leads.models import Lead
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = [
         "email",
         "name",

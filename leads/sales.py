@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.forms import parse_id
+from core.views import error_page
 from leads.access import SALES, group_required
 from leads.export import csv_rows
 from leads.forms import SalesFilterForm
@@ -118,7 +120,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest) -> StreamingHttpResponse:
     form = SalesFilterForm(request.GET or {})
     if not form.is_valid():
-        return HttpResponse("Fix the filters first.", status=400, content_type="text/plain")
+        errors = " ".join(e for errs in form.errors.values() for e in errs)
+        return error_page(request, f"Fix the filters first: {errors}")
     leads = _filtered(form, request.user)
     header = [
         "created_at",
@@ -213,7 +216,7 @@ def lead_owner(request: HttpRequest, pk: int) -> HttpResponse:
     if raw:
         owner = (
             get_user_model()
-            .objects.filter(pk=raw if raw.isdigit() else None, is_active=True, groups__name=SALES)
+            .objects.filter(pk=parse_id(raw), is_active=True, groups__name=SALES)
             .first()
         )
         if owner is None:

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from core.text import clean_lower, clean_text
 from leads import signals
 from leads.models import Lead, Note, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
@@ -49,6 +50,7 @@ def lead_capture(
     Two identical posts, one after the other or at the same moment, make one
     lead: the attempt row is locked, and the one-to-one key is the last guard.
     """
+    email, name, company, phone = _contact_fields(email, name, company, phone)
     with transaction.atomic():
         attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
         existing = Lead.objects.filter(attempt=attempt).first()
@@ -103,6 +105,25 @@ def lead_capture(
         return lead, True
 
 
+def _contact_fields(email: str, name: str, company: str, phone: str) -> tuple[str, ...]:
+    """The contact fields normalised, then measured; ValidationError if one cannot be stored."""
+    values = {
+        "email": clean_lower(email).strip(),
+        "name": clean_text(name).strip(),
+        "company": clean_text(company).strip(),
+        "phone": clean_text(phone).strip(),
+    }
+    for field, value in values.items():
+        limit = Lead._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise ValidationError(
+                f"Please keep your {field} under {limit} characters.", code="too_long"
+            )
+    if not values["email"]:
+        raise ValidationError("Please enter your email address.", code="required")
+    return tuple(values.values())
+
+
 def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
     """Move a lead through the pipeline; the first move out of “new” is its first response."""
     if status not in Lead.Status.values:
@@ -131,7 +152,7 @@ def lead_assign(*, lead: Lead, owner, by=None) -> None:
 
 
 def lead_add_note(*, lead: Lead, text: str, author) -> Note:
-    text = text.strip()
+    text = clean_text(text).strip()
     if not text:
         raise ValidationError("Write something in the note first.", code="empty")
     if len(text) > 4000:

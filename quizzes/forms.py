@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django import forms
 
+from core.forms import CleanForm
 from quizzes.models import Answer, Question
 
 NOT_AN_OPTION = "That answer is not one of this question's options."
 
 
-class StartForm(forms.Form):
+class StartForm(CleanForm):
     start_key = forms.UUIDField(widget=forms.HiddenInput)
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(CleanForm):
     """Built for one question; `cleaned_answer()` gives the service's arguments."""
 
     def __init__(self, *args, question: Question, answer: Answer | None = None, **kwargs):
@@ -63,12 +64,13 @@ class AnswerForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 3}),
                 error_messages={
                     **required_message,
-                    "max_length": f"Keep the answer under {max_length} characters.",
+                    "max_length": f"Keep the answer to {max_length} characters or fewer.",
                 },
             )
             initial = answer.text if answer else ""
         field.label = question.text
         field.help_text = question.help_text
+        self.text_limit = field.max_length if kind == Question.Kind.TEXT else None
         self.fields["answer"] = field
         self.initial["answer"] = initial
 
