@@ -114,9 +114,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 
-# A request's fields (query and form): the largest quiz the admin allows (50 questions of
-# 15 choices, quizzes/admin.py) posts about 6,500; beyond this a request is a clear 400.
-DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000)
+# A request's fields (query and form): the largest quiz the admin allows (30 questions of
+# 10 choices, quizzes/admin.py) posts about 2,900; beyond this a request is a clear 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 5_000)
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

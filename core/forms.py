@@ -111,17 +111,15 @@ class DateField(forms.DateField):
         return value
 
 
-class IdField(forms.CharField):
-    """An object id in ASCII digits; anything else is the message given (or “not valid”)."""
+class IdField(forms.Field):
+    """An object id in ASCII digits; anything else is the message given."""
 
     def __init__(self, *, message: str = "That is not a valid id.", **kwargs):
-        kwargs.setdefault("max_length", MAX_ID_DIGITS)
         super().__init__(**kwargs)
         self.message = message
-        self.error_messages["max_length"] = message
 
     def to_python(self, value):
-        value = super().to_python(value)
+        value = value.strip() if isinstance(value, str) else value
         if value in self.empty_values:
             return None
         if not is_ascii_id(value):

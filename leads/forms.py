@@ -43,10 +43,10 @@ class LeadForm(CleanForm):
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     consent = forms.BooleanField(required=False)
-    # Hidden from people; bots fill it in.
+    # Hidden from people; bots fill it in. Never an error (nobody could see it): any
+    # value marks the lead as spam, and the value itself is not stored.
     website = forms.CharField(
         required=False,
-        max_length=200,
         label="Leave this field empty",
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )

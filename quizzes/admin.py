@@ -26,8 +26,8 @@ def _quiz_being_edited(request: HttpRequest) -> Quiz | None:
 
 # The most a quiz may have of each: a post claiming more is a form error, not a worker
 # held for minutes (and the largest quiz fits DATA_UPLOAD_MAX_NUMBER_FIELDS).
-MAX_QUESTIONS = 50
-MAX_CHOICES = 15
+MAX_QUESTIONS = 30
+MAX_CHOICES = 10
 MAX_CATEGORIES = 20
 MAX_TIERS = 10
 
