@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from automations.delivery import delivery_replay, rule_dry_run
 from automations.models import Action, Condition, Delivery, DeliveryAttempt, Rule
-from core.admin import CappedInlineMixin, SafeDateHierarchyMixin
+from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
 
 
 class ConditionInline(CappedInlineMixin, admin.TabularInline):
@@ -28,7 +28,7 @@ class ActionInline(CappedInlineMixin, admin.StackedInline):
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(BoundedFormsetsMixin, admin.ModelAdmin):
     list_display = ["name", "trigger", "enabled", "paused_at", "owner"]
     list_filter = ["enabled", "trigger"]
     inlines = [ConditionInline, ActionInline]
@@ -74,7 +74,7 @@ class AttemptInline(CappedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
+class DeliveryAdmin(BoundedFormsetsMixin, SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["pk", "action", "status", "attempts", "lead", "created_at", "last_error"]
     list_filter = ["status", "action__kind", "action__rule"]
     search_fields = ["lead__email", "uid"]

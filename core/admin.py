@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 
 from core.forms import DATE_RANGE_MESSAGE, MAX_DATE, MIN_DATE
+from core.views import error_page
 
 
 class CappedInlineMixin:
@@ -26,6 +27,37 @@ class CappedInlineMixin:
         kwargs.setdefault("absolute_max", self.max_num)
         kwargs.setdefault("validate_max", True)
         return super().get_formset(request, obj, **kwargs)
+
+
+def _largest_inline(inlines) -> int:
+    sizes = [
+        max(getattr(inline, "max_num", None) or 0, _largest_inline(getattr(inline, "inlines", [])))
+        for inline in inlines
+    ]
+    return max(sizes, default=0)
+
+
+class BoundedFormsetsMixin:
+    """A model admin that refuses, before building a single form, a post claiming more
+    inline forms than any of its inlines allows.
+
+    Even capped, rendering the page again with every form and its error takes seconds;
+    a count the admin's own page can never send is answered at once with a 400.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST":
+            limit = _largest_inline(self.inlines)
+            for key, value in request.POST.items():
+                if key.endswith("-TOTAL_FORMS") and not (
+                    value.isascii() and value.isdigit() and int(value) <= limit
+                ):
+                    return error_page(
+                        request,
+                        f"That form claims {value[:12]} entries in one list; a list on this "
+                        f"page holds at most {limit}. Reload the page and try again.",
+                    )
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 def date_hierarchy_problem(params, field: str) -> str | None:

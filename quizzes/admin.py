@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from core.admin import CappedInlineMixin, SafeDateHierarchyMixin
+from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
 from quizzes.models import Answer, Attempt, Category, Choice, Question, Quiz, Tier
 from quizzes.services import (
     quiz_duplicate,
@@ -101,7 +101,7 @@ class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):
 
 
 @admin.register(Quiz)
-class QuizAdmin(nested_admin.NestedModelAdmin):
+class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "status", "question_total", "lead_total", "published_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]

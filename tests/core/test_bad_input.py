@@ -222,7 +222,8 @@ class TestAdmin:
     def test_a_nul_byte_in_a_staff_query_is_a_400_page(self, admin_client, url):
         assert_friendly(admin_client.get(url), 400, "a NUL byte")
 
-    def test_a_post_claiming_100000_inline_forms_is_refused_with_the_limit(self, admin_client):
+    @staticmethod
+    def _quiz_post(questions: int, choices: int) -> dict:
         data = {
             "title": "Huge",
             "slug": "huge",
@@ -233,18 +234,30 @@ class TestAdmin:
             "ask_phone": "off",
             "_save": "Save",
         }
-        for prefix, total in (("categories", 0), ("tiers", 0), ("questions", 100_000)):
+        for prefix, total in (("categories", 0), ("tiers", 0), ("questions", questions)):
             data |= {f"{prefix}-TOTAL_FORMS": total, f"{prefix}-INITIAL_FORMS": 0}
-        for n in range(MAX_QUESTIONS + 1):
-            data |= {f"questions-{n}-choices-TOTAL_FORMS": 100_000}
+        for n in range(min(questions, MAX_QUESTIONS + 1)):
+            data |= {f"questions-{n}-choices-TOTAL_FORMS": choices}
             data |= {f"questions-{n}-choices-INITIAL_FORMS": 0}
-        response = admin_client.post("/admin/quizzes/quiz/add/", data)
+        return data
+
+    def test_a_post_claiming_100000_inline_forms_is_refused_before_building_one(self, admin_client):
+        response = admin_client.post("/admin/quizzes/quiz/add/", self._quiz_post(100_000, 0))
+        assert_friendly(response, 400, "That form claims 100000 entries in one list")
+        assert f"holds at most {MAX_QUESTIONS}" in text(response)
+        response = admin_client.post("/admin/quizzes/quiz/add/", self._quiz_post(1, 100_000))
+        assert_friendly(response, 400, "That form claims 100000 entries in one list")
+        assert not Quiz.objects.filter(slug="huge").exists()
+
+    def test_one_choice_more_than_allowed_is_a_form_error_with_the_limit(self, admin_client):
+        response = admin_client.post(
+            "/admin/quizzes/quiz/add/", self._quiz_post(1, MAX_CHOICES + 1)
+        )
         assert response.status_code == 200
-        assert f"Please submit at most {MAX_QUESTIONS} forms." in text(response)
+        assert f"Please submit at most {MAX_CHOICES} forms." in text(response)
         assert not Quiz.objects.filter(slug="huge").exists()
         formsets = {f.formset.prefix: f.formset for f in response.context["inline_admin_formsets"]}
-        assert len(formsets["questions"].forms) == MAX_QUESTIONS
-        assert all(len(f.nested_formsets[0].forms) <= MAX_CHOICES for f in formsets["questions"])
+        assert len(formsets["questions"].forms[0].nested_formsets[0].forms) == MAX_CHOICES
 
     def test_the_largest_quiz_the_admin_allows_fits_in_one_post(self, admin_client, settings):
         def fields(questions: int, choices: int) -> int:
