@@ -12,13 +12,15 @@ from django.utils import timezone
 from automations.delivery import delivery_replay, rule_dry_run, rule_resume
 from automations.models import Action, Condition, Delivery, DeliveryAttempt, Erasure, Rule
 from automations.privacy import erasure_crm_retry, leads_erase, person_erase, person_export_json
+from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
 from leads.admin import LeadAdmin
 from leads.models import Lead
 
 
-class ConditionInline(admin.TabularInline):
+class ConditionInline(CappedInlineMixin, admin.TabularInline):
     model = Condition
     extra = 1
+    max_num = 10
 
 
 class ActionForm(forms.ModelForm):
@@ -57,7 +59,7 @@ class ActionForm(forms.ModelForm):
                     self.fields[name].widget = forms.HiddenInput()
 
 
-class ActionInline(admin.StackedInline):
+class ActionInline(CappedInlineMixin, admin.StackedInline):
     model = Action
     form = ActionForm
 
@@ -65,6 +67,7 @@ class ActionInline(admin.StackedInline):
         js = ["automations/action_kind.js"]
 
     extra = 0
+    max_num = 10
     fields = [
         ("kind", "order"),
         ("webhook_url", "webhook_secret"),
@@ -73,7 +76,7 @@ class ActionInline(admin.StackedInline):
 
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(BoundedFormsetsMixin, admin.ModelAdmin):
     list_display = ["name", "trigger", "quiz_list", "enabled", "paused_at", "held", "owner"]
     list_filter = ["enabled", "trigger", "quizzes"]
     filter_horizontal = ["quizzes"]
@@ -145,9 +148,10 @@ class RuleAdmin(admin.ModelAdmin):
             self.message_user(request, message, messages.WARNING if held else messages.SUCCESS)
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(CappedInlineMixin, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
+    max_num = 200  # read-only: shown whole, never posted
     can_delete = False
     fields = ["at", "step", "status_code", "duration_ms", "error", "request", "response"]
     readonly_fields = fields
@@ -157,7 +161,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(BoundedFormsetsMixin, SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["pk", "action", "status", "attempts", "lead", "created_at", "why"]
     list_filter = ["status", "action__kind", "action__rule"]
     search_fields = ["lead__email", "uid"]

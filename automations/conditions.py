@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from core import safejson
 from tracking import plan
 
 OPERATORS = ["=", "!=", ">", ">=", "<", "<=", "in"]
@@ -40,7 +41,10 @@ def _typed(prop: plan.Prop, raw: str) -> Any:
         if prop.type == "integer":
             return int(raw)
         if prop.type == "number":
-            return float(raw)
+            number = float(raw)
+            if not math.isfinite(number):  # 1e400, inf and nan compare with nothing
+                raise ValueError
+            return number
         if prop.type == "boolean":
             if raw.lower() in ("true", "yes", "1"):
                 return True
@@ -48,7 +52,7 @@ def _typed(prop: plan.Prop, raw: str) -> Any:
                 return False
             raise ValueError
         if prop.type in ("list", "object"):
-            return json.loads(raw)
+            return safejson.loads(raw)
     except ValueError:
         raise ValidationError(f"“{raw}” is not a valid {prop.type} for “{prop.name}”.") from None
     return raw

@@ -3,6 +3,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+# Bad requests say what was wrong with them (core.views); 403, 404 and 500 use
+# Django's views with templates/403.html, 404.html, 500.html.
+handler400 = "core.views.bad_request"
+
 admin.site.site_header = "Quizfunnel"
 admin.site.site_title = "Quizfunnel admin"
 admin.site.index_title = "Quizzes, leads and tracking"

@@ -25,3 +25,9 @@ def clean_lower(value: str) -> str:
 def clip(value: str, limit: int) -> str:
     """Cleaned, stripped and cut to `limit` characters (for values that may be shortened)."""
     return clean_text(value).strip()[:limit]
+
+
+def shorten(value: str, limit: int) -> str:
+    """Like `clip`, but a cut value ends with “…” so that a reader sees it was cut."""
+    value = clean_text(value).strip()
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
 from core.access import SALES
+from core.admin import SafeDateHierarchyMixin
 from leads.models import Lead
 from leads.selectors import lead_history
 from leads.services import lead_assign, lead_set_status
@@ -32,7 +33,7 @@ def _table(head: tuple[str, ...], rows: list[tuple], numeric: frozenset[int] = f
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = [
         "email",
         "name",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import RegexValidator
 
+from core.forms import CleanForm, DateField, EmailField, is_ascii_id
 from leads.models import Lead
 from quizzes.models import Quiz
 
@@ -19,8 +20,9 @@ def _limit(field: str) -> int:
     return Lead._meta.get_field(field).max_length
 
 
-class LeadForm(forms.Form):
-    email = forms.EmailField(
+class LeadForm(CleanForm):
+    # Lowercased before its length is checked: what is measured is what is stored.
+    email = EmailField(
         max_length=_limit("email"),
         error_messages={
             "required": "Please enter your email address.",
@@ -41,10 +43,10 @@ class LeadForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     consent = forms.BooleanField(required=False)
-    # Hidden from people; bots fill it in.
+    # Hidden from people; bots fill it in. Never an error (nobody could see it): any
+    # value marks the lead as spam, and the value itself is not stored.
     website = forms.CharField(
         required=False,
-        max_length=200,
         label="Leave this field empty",
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
@@ -84,7 +86,7 @@ class LeadForm(forms.Form):
     def capture_arguments(self) -> dict:
         data = self.cleaned_data
         return {
-            "email": data["email"].strip().lower(),
+            "email": data["email"],
             "name": data.get("name", "").strip(),
             "company": data.get("company", "").strip(),
             "phone": data.get("phone", "").strip(),
@@ -93,7 +95,7 @@ class LeadForm(forms.Form):
         }
 
 
-class SalesFilterForm(forms.Form):
+class SalesFilterForm(CleanForm):
     """The inbox's filters, all in the URL (a filtered view can be bookmarked)."""
 
     q = forms.CharField(required=False, max_length=100, label="Search")
@@ -101,12 +103,8 @@ class SalesFilterForm(forms.Form):
     quiz = forms.ModelChoiceField(queryset=Quiz.objects.order_by("title"), required=False)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Lead.Status.choices])
     owner = forms.CharField(required=False, max_length=20)
-    start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = DateField(required=False, label="From")
+    end = DateField(required=False, label="To")
     min_score = forms.IntegerField(required=False, min_value=0, max_value=100, label="Score from")
     max_score = forms.IntegerField(required=False, min_value=0, max_value=100, label="to")
     sort = forms.ChoiceField(
@@ -128,6 +126,6 @@ class SalesFilterForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError("“From” must be on or before “To”.")
         owner = data.get("owner") or ""
-        if owner not in ("", "none", "me") and not owner.isdigit():
+        if owner not in ("", "none", "me") and not is_ascii_id(owner):
             raise forms.ValidationError("Choose an owner from the list.")
         return data

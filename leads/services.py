@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.access import SALES
+from core.text import clean_lower, clean_text
 from core.visitor import Visitor, source_of
 from leads import signals
 from leads.models import AssignmentCursor, Lead, Note, OwnerChange, StatusChange
@@ -67,6 +68,7 @@ def lead_capture(
     Two identical posts, one after the other or at the same moment, make one
     lead: the attempt row is locked, and the one-to-one key is the last guard.
     """
+    email, name, company, phone = _contact_fields(email, name, company, phone)
     with transaction.atomic():
         attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
         existing = Lead.objects.filter(attempt=attempt).first()
@@ -130,6 +132,25 @@ def _credit_first_response(lead: Lead, *, by, at, fields: list[str]) -> None:
         lead.first_response_at = at
         lead.first_response_by = by
         fields += ["first_response_at", "first_response_by"]
+
+
+def _contact_fields(email: str, name: str, company: str, phone: str) -> tuple[str, ...]:
+    """The contact fields normalised, then measured; ValidationError if one cannot be stored."""
+    values = {
+        "email": clean_lower(email).strip(),
+        "name": clean_text(name).strip(),
+        "company": clean_text(company).strip(),
+        "phone": clean_text(phone).strip(),
+    }
+    for field, value in values.items():
+        limit = Lead._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise ValidationError(
+                f"Please keep your {field} under {limit} characters.", code="too_long"
+            )
+    if not values["email"]:
+        raise ValidationError("Please enter your email address.", code="required")
+    return tuple(values.values())
 
 
 def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
@@ -201,7 +222,7 @@ def lead_assign_round_robin(*, lead: Lead):
 
 
 def lead_add_note(*, lead: Lead, text: str, author) -> Note:
-    text = text.strip()
+    text = clean_text(text).strip()
     if not text:
         raise ValidationError("Write something in the note first.", code="empty")
     if len(text) > 4000:

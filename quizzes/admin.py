@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
+from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
 from quizzes.models import Answer, Attempt, Category, Choice, Question, Quiz, Tier
 from quizzes.services import (
     quiz_duplicate,
@@ -23,6 +24,14 @@ from quizzes.services import (
 
 def _quiz_being_edited(request: HttpRequest) -> Quiz | None:
     return getattr(request, "_quizfunnel_quiz", None)
+
+
+# The most a quiz may have of each: a post claiming more is a form error, not a worker
+# held for minutes (and the largest quiz fits DATA_UPLOAD_MAX_NUMBER_FIELDS).
+MAX_QUESTIONS = 30
+MAX_CHOICES = 10
+MAX_CATEGORIES = 20
+MAX_TIERS = 10
 
 
 class ChoiceForm(forms.ModelForm):
@@ -39,11 +48,12 @@ class ChoiceForm(forms.ModelForm):
         )
 
 
-class ChoiceInline(nested_admin.NestedTabularInline):
+class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     model = Choice
     form = ChoiceForm
     fk_name = "question"
     extra = 0
+    max_num = MAX_CHOICES
     min_num = 0
     fields = ["order", "label", "points", "next_question"]
     sortable_field_name = "order"
@@ -57,9 +67,10 @@ class ChoiceInline(nested_admin.NestedTabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class QuestionInline(nested_admin.NestedStackedInline):
+class QuestionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
     model = Question
     extra = 0
+    max_num = MAX_QUESTIONS
     inlines = [ChoiceInline]
     sortable_field_name = "order"
     fieldsets = [
@@ -85,16 +96,18 @@ class QuestionInline(nested_admin.NestedStackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class CategoryInline(nested_admin.NestedTabularInline):
+class CategoryInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     model = Category
     extra = 0
+    max_num = MAX_CATEGORIES
     fields = ["order", "name"]
     sortable_field_name = "order"
 
 
-class TierInline(nested_admin.NestedStackedInline):
+class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):
     model = Tier
     extra = 0
+    max_num = MAX_TIERS
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = [
         ("name", "min_percent", "max_percent", "colour"),
@@ -105,7 +118,7 @@ class TierInline(nested_admin.NestedStackedInline):
 
 
 @admin.register(Quiz)
-class QuizAdmin(nested_admin.NestedModelAdmin):
+class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "status", "question_total", "lead_total", "published_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
@@ -236,9 +249,10 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
         return HttpResponseRedirect(queryset.get().get_absolute_url() + "?preview=1")
 
 
-class AnswerInline(admin.TabularInline):
+class AnswerInline(CappedInlineMixin, admin.TabularInline):
     model = Answer
     extra = 0
+    max_num = MAX_QUESTIONS
     can_delete = False
     fields = ["question", "display", "points", "max_points", "skipped", "answered_at"]
     readonly_fields = fields
@@ -248,7 +262,7 @@ class AnswerInline(admin.TabularInline):
 
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     list_display = ["pk", "quiz", "started_at", "completed_at", "finished_at", "is_preview"]
     list_filter = ["quiz", "is_preview"]
     date_hierarchy = "started_at"

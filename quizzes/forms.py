@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.forms import CleanForm
 from quizzes.models import Answer, Question
 
 NOT_AN_OPTION = "That answer is not one of this question's options."
@@ -20,11 +21,11 @@ def _at_most(limit: int):
     return check
 
 
-class StartForm(forms.Form):
+class StartForm(CleanForm):
     start_key = forms.UUIDField(widget=forms.HiddenInput)
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(CleanForm):
     """Built for one question; `cleaned_answer()` gives the service's arguments."""
 
     def __init__(self, *args, question: Question, answer: Answer | None = None, **kwargs):
@@ -84,6 +85,7 @@ class AnswerForm(forms.Form):
             initial = answer.text if answer else ""
         field.label = question.text
         field.help_text = question.help_text
+        self.text_limit = field.max_length if kind == Question.Kind.TEXT else None
         self.fields["answer"] = field
         self.initial["answer"] = initial
 

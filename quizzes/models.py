@@ -283,7 +283,8 @@ class Answer(models.Model):
     # Copies made when answered: a later edit of the quiz does not change them.
     points = models.IntegerField(default=0)
     max_points = models.IntegerField(default=0)
-    display = models.CharField(max_length=1000, blank=True)
+    # Every chosen label joined: a multiple choice of many long labels has no fixed bound.
+    display = models.TextField(blank=True)
     category_name = models.CharField(max_length=100, blank=True)
     answered_at = models.DateTimeField(default=timezone.now)
     changed_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.text import clean_text
 from core.visitor import Visitor
 from quizzes import signals
 from quizzes.models import Answer, Attempt, Choice, Question, Quiz
@@ -100,7 +101,9 @@ def _clean_answer(
             f"Choose a value from {question.rating_min} to {question.rating_max}.", "bad_rating"
         )
     if len(text) > TEXT_ANSWER_MAX:
-        raise ValidationError(f"Keep the answer under {TEXT_ANSWER_MAX} characters.", "too_long")
+        raise ValidationError(
+            f"Keep the answer to {TEXT_ANSWER_MAX} characters or fewer.", "too_long"
+        )
     empty = not choices and rating is None and not text.strip()
     if empty and question.required:
         raise ValidationError("Please answer this question to continue.", "required")
@@ -111,7 +114,8 @@ def _display(question: Question, choices: list[Choice], rating: int | None, text
     if question.kind == Question.Kind.RATING:
         return "" if rating is None else f"{rating} of {question.rating_max}"
     if question.kind == Question.Kind.TEXT:
-        return text.strip()
+        return text
+    # Every chosen label, however many: the column is unbounded text.
     return ", ".join(c.label for c in choices)
 
 
@@ -130,6 +134,8 @@ def answer_submit(
     different one (back button) replaces it.
     """
     choice_ids = choice_ids or []
+    # Normalised first, so that the length checked is the length stored.
+    text = clean_text(text).strip()
     with transaction.atomic():
         # Lock the attempt: concurrent posts for one attempt are applied one by one.
         attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
@@ -144,7 +150,7 @@ def answer_submit(
         choices, skipped = _clean_answer(question, choice_ids, rating, text)
         values = {
             "rating": rating if question.kind == Question.Kind.RATING else None,
-            "text": text.strip() if question.kind == Question.Kind.TEXT else "",
+            "text": text if question.kind == Question.Kind.TEXT else "",
             "skipped": skipped,
             "points": 0 if skipped else question.points_for(choices=choices, rating=rating),
             "max_points": 0 if skipped else question.max_points(),

@@ -18,7 +18,9 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from core.access import SALES, group_required
+from core.forms import parse_id
 from core.spreadsheet import csv_rows
+from core.views import error_page
 from leads.forms import SalesFilterForm
 from leads.models import Lead
 from leads.selectors import lead_history
@@ -168,7 +170,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest) -> StreamingHttpResponse:
     form = SalesFilterForm(request.GET or {})
     if not form.is_valid():
-        return HttpResponse("Fix the filters first.", status=400, content_type="text/plain")
+        errors = " ".join(e for errs in form.errors.values() for e in errs)
+        return error_page(request, f"Fix the filters first: {errors}")
     leads = _filtered(form, request.user)
     header = [
         "created_at",
@@ -265,7 +268,7 @@ def lead_owner(request: HttpRequest, pk: int) -> HttpResponse:
     if raw:
         owner = (
             get_user_model()
-            .objects.filter(pk=raw if raw.isdigit() else None, is_active=True, groups__name=SALES)
+            .objects.filter(pk=parse_id(raw), is_active=True, groups__name=SALES)
             .first()
         )
         if owner is None:

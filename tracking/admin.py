@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 
+from core.admin import CappedInlineMixin, SafeDateHierarchyMixin
 from tracking.models import ConversionEvent, EventEnrichment, ReconciliationRun, RejectedEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -19,9 +20,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return [f.name for f in self.model._meta.fields]
 
 
-class EnrichmentInline(admin.TabularInline):
+class EnrichmentInline(CappedInlineMixin, admin.TabularInline):
     model = EventEnrichment
     extra = 0
+    max_num = 100  # read-only: shown whole, never posted
     can_delete = False
     readonly_fields = ["client_event_id", "properties", "occurred_at", "received_at"]
 

@@ -3,15 +3,16 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from core.forms import CleanForm, DateField
 from quizzes.models import Quiz
 
 MAX_RANGE_DAYS = 366
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(CleanForm):
     quiz = forms.ModelChoiceField(queryset=Quiz.objects.order_by("title"), empty_label=None)
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = DateField(label="From")
+    end = DateField(label="To")
     unit = forms.ChoiceField(
         label="Count",
         choices=[("attempts", "Unique attempts"), ("visitors", "Unique visitors")],

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from core.text import shorten
 from leads import signals as lead_signals
 from quizzes import signals as quiz_signals
+from tracking.plan import PLAN
 from tracking.services import event_record
+
+# An answer of many long choices is longer than an event property may be: the event
+# shows it shortened (the Answer keeps it whole, and choice_ids say exactly what was chosen).
+ANSWER_SHOWN_MAX = PLAN["question_answered"].props_by_name["answer"].max_length
 
 
 def _answer_properties(answer, choice_ids: list[int], position: int) -> dict:
@@ -20,7 +26,7 @@ def _answer_properties(answer, choice_ids: list[int], position: int) -> dict:
         "question_id": answer.question_id,
         "position": position,
         "question": answer.question.text,
-        "answer": answer.display,
+        "answer": shorten(answer.display, ANSWER_SHOWN_MAX),
         "choice_ids": choice_ids,
         "points": answer.points,
         "max_points": answer.max_points,
@@ -86,7 +92,7 @@ def on_answer_changed(
         question=answer.question,
         properties={
             **_answer_properties(answer, choice_ids, position),
-            "previous_answer": previous_display,
+            "previous_answer": shorten(previous_display, ANSWER_SHOWN_MAX),
             "previous_points": previous_points,
         },
         occurred_at=answer.changed_at,

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from core.access import MARKETERS, SALES, group_required
 from core.spreadsheet import csv_rows
+from core.views import error_page
 from quizzes.models import Attempt
 from tracking import reports
 from tracking.forms import ReportFilterForm
@@ -101,11 +102,11 @@ CSV_COLUMNS = {
 @group_required(MARKETERS)
 def report_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in CSV_COLUMNS:
-        return HttpResponse(f"No report called “{table}”.", status=404, content_type="text/plain")
+        return error_page(request, f"There is no report called “{table}”.", status=404)
     form = ReportFilterForm.from_query(request.GET)
     if not form.is_valid():
-        errors = "; ".join(e for errs in form.errors.values() for e in errs)
-        return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
+        errors = " ".join(e for errs in form.errors.values() for e in errs)
+        return error_page(request, f"Fix the filters first: {errors}")
     header, cells = CSV_COLUMNS[table]
     quiz = form.cleaned_data["quiz"]
     rows = (cells(row) for row in _table(form, table))

@@ -210,6 +210,8 @@ class TestBadInput:
         ]
         attempt = run(client, scorecard, steps=steps)
         text = question(scorecard, "Anything else?")
+        shown = client.get(step_url(attempt, text)).content.decode()
+        assert "Up to 1,000 characters." in shown and "maxlength" not in shown
         response = client.post(step_url(attempt, text), {"answer": "x" * 1001})
         assert response.status_code == 422
         assert (
@@ -217,6 +219,18 @@ class TestBadInput:
             in response.content.decode()
         )
         assert not Answer.objects.filter(question=text).exists()
+
+    def test_a_text_answer_is_measured_without_its_nul_bytes(self, client, scorecard):
+        steps = [
+            ("Do you advertise?", ("No",), {}),
+            ("What do you track?", ("Forms",), {}),
+            ("How confident are you?", (), {"rating": 3}),
+        ]
+        attempt = run(client, scorecard, steps=steps)
+        text = question(scorecard, "Anything else?")
+        response = client.post(step_url(attempt, text), {"answer": "x\x00" * 1000})
+        assert response.status_code == 302
+        assert Answer.objects.get(question=text).text == "x" * 1000
 
     def test_an_unknown_attempt_token_is_not_found(self, client, scorecard):
         q1 = question(scorecard, "Do you advertise?")
