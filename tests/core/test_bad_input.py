@@ -85,7 +85,7 @@ class TestLeadForm:
         assert len(email) <= 254 < len(email.lower())
         before = counts()
         response = submit_lead(client, attempt, email=email)
-        assert_friendly(response, 400, "Please keep your email under 254 characters.")
+        assert_friendly(response, 422, "Please keep your email under 254 characters.")
         assert counts() == before
 
     def test_an_email_is_stored_lowercased_and_without_nul_bytes(self, client, scorecard):
@@ -100,7 +100,7 @@ class TestLeadForm:
         scorecard.save()
         attempt = run(client, scorecard)
         response = submit_lead(client, attempt, name="\x00\x00")
-        assert_friendly(response, 400, "Please enter your name.")
+        assert_friendly(response, 422, "Please enter your name.")
         assert not Lead.objects.exists()
 
     def test_a_honeypot_filled_with_anything_is_spam_not_an_error_nobody_can_see(

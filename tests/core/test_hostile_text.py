@@ -88,7 +88,7 @@ def message_of(page: str) -> str:
     alert = re.search(r'role="alert"[^>]*>(.*?)</(p|section)>', page, re.S)
     if alert:
         return re.sub(r"<[^>]+>", " ", alert.group(1)).strip()
-    body = re.search(r"<main>\s*<h1>.*?</h1>\s*<p>(.*?)</p>", page, re.S)
+    body = re.search(r"<main>\s*<h1[^>]*>.*?</h1>\s*<p>(.*?)</p>", page, re.S)
     return body.group(1).strip() if body else ""
 
 
