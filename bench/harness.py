@@ -37,10 +37,12 @@ from django.test.utils import setup_databases, teardown_databases
 def throwaway_database():
     from django.core.management import call_command
 
-    # A name of its own: a benchmark never touches the test suite's test_… database.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "quizfunnel_bench"
+    # A name of its own: a benchmark never touches the test suite's test_… database, nor
+    # another checkout's benchmark on the same server (named after DATABASE_URL's database).
+    name = f"quizfunnel_bench_{connection.settings_dict['NAME']}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     print(
-        f"database: {connection.vendor} quizfunnel_bench on {connection.settings_dict['HOST']} "
+        f"database: {connection.vendor} {name} on {connection.settings_dict['HOST']} "
         "(made and dropped around the run)"
     )
     call_command("collectstatic", interactive=False, verbosity=0)  # as production does
