@@ -95,16 +95,24 @@ def _fetch(queryset: QuerySet, sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _runs(quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str]):
-    """SQL and params of the CTEs `s` and `r`.
-
-    s: (attempt_id, unit) of each attempt started in the range; its unit is the
-    attempt itself or the visitor who started it (even if they finished on
-    another device). r: (unit, name, question_id, occurred_at, id) for the
-    attempts' events named `names`, all of them whenever they happened.
-    """
+def _starts(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[str, list]:
+    """SQL of (attempt_id, unit) for each attempt started in the range: its unit is the
+    attempt itself or the visitor who started it (even if they finished on another
+    device)."""
     started = attempts_started(quiz, start, end).annotate(unit=F(UNITS[unit]))
-    s_sql, s_params = _sql(started.values_list("attempt_id", "unit"))
+    return _sql(started.values_list("attempt_id", "unit"))
+
+
+def _run_rows(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str]
+) -> tuple[str, list]:
+    """SQL and params of (unit, name, question_id, occurred_at, id) for the events named
+    `names` of the attempts started in the range, all of them, whenever they happened.
+
+    The starts are a subquery, not a CTE of their own, so that the planner sees their
+    size and hashes them, the smaller side, rather than the events.
+    """
+    s_sql, s_params = _starts(quiz, start, end, unit)
     # Every event of an attempt comes after its start: the range's start bounds the
     # scan (on the report index), the range's end does not.
     events = ConversionEvent.objects.filter(quiz=quiz, occurred_at__gte=start, name__in=names)
@@ -112,11 +120,18 @@ def _runs(quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str
         events.values_list("attempt_id", "name", "question_id", "occurred_at", "id")
     )
     sql = (
-        f"s AS ({s_sql}), "
-        "r AS (SELECT s.unit, e.name, e.question_id, e.occurred_at, e.id "
-        f"FROM ({e_sql}) AS e JOIN s ON s.attempt_id = e.attempt_id)"
+        "SELECT s.unit, e.name, e.question_id, e.occurred_at, e.id "
+        f"FROM ({e_sql}) AS e JOIN ({s_sql}) AS s ON s.attempt_id = e.attempt_id"
     )
-    return sql, s_params + e_params
+    return sql, e_params + s_params
+
+
+def _runs(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str], *, name: str = "r"
+) -> tuple[str, list]:
+    """The same rows as _run_rows, as a CTE called `name`."""
+    sql, params = _run_rows(quiz, start, end, unit, names)
+    return f"{name} AS ({sql})", params
 
 
 def rate(count: int, base: int | None) -> float | None:
@@ -179,36 +194,39 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
     with the visitors who came (viewed the intro or started); in attempts that
     figure stands apart, since a visitor may start more than once.
     """
-    runs, params = _runs(
-        quiz, start, end, unit, [*QUESTION_EVENTS, "quiz_completed", "lead_submitted"]
-    )
-    done = dict(
-        _fetch(
-            ConversionEvent.objects,
-            f"WITH {runs} "
-            "SELECT 'quiz_started', COUNT(DISTINCT unit) FROM s UNION ALL "
-            "SELECT d.name, COUNT(*) FROM (SELECT DISTINCT unit, name FROM r "
-            "WHERE name IN ('quiz_completed', 'lead_submitted')) AS d GROUP BY d.name",
-            params,
+    names = ["question_viewed", "question_answered", "quiz_completed", "lead_submitted"]
+    runs, params = _runs(quiz, start, end, unit, names)
+    s_sql, s_params = _starts(quiz, start, end, unit)
+    if unit == "attempts":
+        # Once-only events are unique per attempt in the database itself, so a
+        # plain count (over the join) is the count of unique attempts, and cheaper.
+        steps_sql = "SELECT name, question_id, COUNT(*) FROM r GROUP BY name, question_id"
+    else:
+        steps_sql = (
+            "SELECT name, question_id, COUNT(*) FROM (SELECT DISTINCT unit, name, question_id"
+            " FROM r) AS d GROUP BY name, question_id"
         )
-    )
-    started = done["quiz_started"]
-    # One row per unit and question: reached it (any question event), answered it.
-    reached: dict[int, int] = {}
-    answered: dict[int, int] = {}
-    for question_id, n, n_answered in _fetch(
+    by_name: dict[str, int] = defaultdict(int)
+    by_question: dict[tuple[str, int], int] = defaultdict(int)
+    rows = _fetch(
         ConversionEvent.objects,
-        f"WITH {runs} "
-        "SELECT question_id, COUNT(*), SUM(answered) FROM ("
-        " SELECT unit, question_id,"
-        " MAX(CASE WHEN name = 'question_answered' THEN 1 ELSE 0 END) AS answered"
-        " FROM r WHERE question_id IS NOT NULL AND name IN "
-        "('question_viewed', 'question_answered', 'answer_changed')"
-        " GROUP BY unit, question_id) AS q GROUP BY question_id",
-        params,
-    ):
-        reached[question_id], answered[question_id] = n, int(n_answered or 0)
-    left_here, left_unanswered = _left_here(runs, params)
+        f"WITH {runs} SELECT 'quiz_started', NULL, COUNT(DISTINCT unit) FROM ({s_sql}) AS s "
+        f"UNION ALL {steps_sql}",
+        params + s_params,
+    )
+    for name, question_id, n in rows:
+        if name in ("question_viewed", "question_answered"):
+            if question_id is not None:  # a deleted question has no step any more
+                by_question[(name, question_id)] = n
+        else:
+            by_name[name] = n
+    # A question is reached by the units shown it, and by any that answered it without
+    # a recorded view (a form posted straight to the step, say), so that no step
+    # can exceed its base whatever the log holds.
+    for question_id, n in _answered_unseen(quiz, start, end, unit):
+        by_question[("question_viewed", question_id)] += n
+    started = by_name["quiz_started"]
+    left_here, left_unanswered = _left_here(quiz, start, end, unit)
 
     visitors = _visitors_who_came(quiz, start, end)
     first = started if unit == "attempts" else visitors
@@ -249,8 +267,9 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
         left_here=left_here.pop("start", 0),
     )
     for number, question in enumerate(quiz.ordered_questions(), start=1):
-        shown = reached.get(question.pk, 0)
-        did = answered.get(question.pk, 0)
+        # The step page records the view before an answer can be sent: shown ⊇ answered.
+        shown = by_question.get(("question_viewed", question.pk), 0)
+        did = by_question.get(("question_answered", question.pk), 0)
         left = left_here.pop(question.pk, 0)
         add(
             f"question_{question.pk}",
@@ -266,9 +285,9 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
     gone = sum(left_here.values())  # last seen on a question deleted since
     if gone:
         add("deleted", "Questions deleted since", 0, "", None, "", left_here=gone)
-    completed = done.get("quiz_completed", 0)
+    completed = by_name["quiz_completed"]
     add("quiz_completed", "Completed", completed, f"{unit} completed", started, f"{unit} started")
-    leads = done.get("lead_submitted", 0)
+    leads = by_name["lead_submitted"]
     add(
         "lead_submitted",
         "Lead submitted",
@@ -287,22 +306,37 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
     )
 
 
-def _left_here(runs: str, params: list) -> tuple[dict, dict]:
+def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[dict, dict]:
     """Where each unit that never completed left: the question of its last question
     event (latest in time, then in recording), or "start" when it saw none.
 
     Returns ({question_id or "start" or None: units}, {question_id: those of them
     that never answered it}). None is a question deleted since.
     """
+    s_sql, s_params = _starts(quiz, start, end, unit)
+    if unit == "attempts":
+        # An event's attempt is its unit: no need to go through the starts again.
+        def named(names):
+            events = ConversionEvent.objects.filter(
+                quiz=quiz, occurred_at__gte=start, name__in=names
+            ).annotate(unit=F("attempt_id"))
+            return _sql(events.values_list("unit", "name", "question_id", "occurred_at", "id"))
+
+        d_sql, d_params = named(["quiz_completed"])
+        q_sql, q_params = named(QUESTION_EVENTS)
+        runs = f"done AS ({d_sql}), r AS ({q_sql})"
+        params = d_params + q_params
+    else:
+        done, d_params = _runs(quiz, start, end, unit, ["quiz_completed"], name="done")
+        runs, q_params = _runs(quiz, start, end, unit, QUESTION_EVENTS)
+        runs, params = f"{done}, {runs}", d_params + q_params
+    # Only the question events of the units that left are sorted.
     rows = _fetch(
         ConversionEvent.objects,
         f"WITH {runs}, "
-        "done AS (SELECT DISTINCT unit FROM r WHERE name = 'quiz_completed'), "
-        "open AS (SELECT DISTINCT s.unit FROM s LEFT JOIN done ON done.unit = s.unit"
-        " WHERE done.unit IS NULL), "
-        "q AS (SELECT r.unit, r.name, r.question_id, r.occurred_at, r.id FROM r"
-        " JOIN open ON open.unit = r.unit WHERE r.name IN "
-        "('question_viewed', 'question_answered', 'answer_changed')), "
+        f"open AS (SELECT unit FROM ({s_sql}) AS s EXCEPT SELECT unit FROM done), "
+        "q AS (SELECT unit, name, question_id, occurred_at, id FROM r"
+        " WHERE unit IN (SELECT unit FROM open)), "
         "last AS (SELECT unit, question_id FROM (SELECT unit, question_id, ROW_NUMBER()"
         " OVER (PARTITION BY unit ORDER BY occurred_at DESC, id DESC) AS n FROM q) AS w"
         " WHERE n = 1), "
@@ -312,7 +346,7 @@ def _left_here(runs: str, params: list) -> tuple[dict, dict]:
         "FROM open LEFT JOIN last ON last.unit = open.unit "
         "LEFT JOIN ans ON ans.unit = last.unit AND ans.question_id = last.question_id "
         "GROUP BY 1, 2, 3",
-        params,
+        params + s_params,
     )
     left: dict = defaultdict(int)
     unanswered: dict = defaultdict(int)
@@ -322,6 +356,22 @@ def _left_here(runs: str, params: list) -> tuple[dict, dict]:
         if on_a_question and not did_answer:
             unanswered[question_id] += n
     return left, unanswered
+
+
+def _answered_unseen(quiz: Quiz, start: datetime, end: datetime, unit: str) -> list[tuple]:
+    """(question_id, units) that answered (or changed) a question without being shown it.
+
+    Subqueries rather than CTEs: a CTE used twice would be kept whole in memory.
+    """
+    a_sql, a_params = _run_rows(quiz, start, end, unit, ["question_answered", "answer_changed"])
+    v_sql, v_params = _run_rows(quiz, start, end, unit, ["question_viewed"])
+    return _fetch(
+        ConversionEvent.objects,
+        f"SELECT a.question_id, COUNT(DISTINCT a.unit) FROM ({a_sql}) AS a"
+        f" WHERE a.question_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ({v_sql}) AS v"
+        " WHERE v.unit = a.unit AND v.question_id = a.question_id) GROUP BY a.question_id",
+        a_params + v_params,
+    )
 
 
 def _visitors_who_came(quiz: Quiz, start: datetime, end: datetime) -> int:
