@@ -55,18 +55,6 @@ def report_query(fn):
     return run
 
 
-def views_for(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
-    """Views of the quiz's intro within the range (they belong to no attempt)."""
-    return ConversionEvent.objects.filter(
-        quiz=quiz,
-        name="quiz_viewed",
-        occurred_at__gte=start,
-        occurred_at__lt=end,
-        is_bot=False,
-        is_preview=False,
-    )
-
-
 def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
     """The quiz_started events of the attempts a report counts: started within the range.
 
@@ -132,6 +120,24 @@ def _runs(
     """The same rows as _run_rows, as a CTE called `name`."""
     sql, params = _run_rows(quiz, start, end, unit, names)
     return f"{name} AS ({sql})", params
+
+
+def count_distinct(queryset: QuerySet, group: list[str], column: str) -> list[tuple]:
+    """(*group, unique count of `column`) rows.
+
+    Written as COUNT(*) over a SELECT DISTINCT subquery: PostgreSQL hashes
+    that, where COUNT(DISTINCT …) sorts, several times slower on a million rows.
+    """
+    inner = queryset.order_by().values_list(*group, column).distinct()
+    sql, params = inner.query.sql_with_params()
+    quote = connections[queryset.db].ops.quote_name
+    columns = ", ".join(quote(g) for g in group)
+    outer = f"SELECT {columns + ', ' if group else ''}COUNT(*) FROM ({sql}) AS d"
+    if group:
+        outer += f" GROUP BY {columns}"
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(outer, params)
+        return cursor.fetchall()
 
 
 def rate(count: int, base: int | None) -> float | None:
@@ -374,15 +380,22 @@ def _answered_unseen(quiz: Quiz, start: datetime, end: datetime, unit: str) -> l
     )
 
 
+def came(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+    """The events that bring a visitor to the quiz within the range: views of the intro
+    and starts (the same filter as attempts_started: a start always has its attempt)."""
+    return ConversionEvent.objects.filter(
+        quiz=quiz,
+        name__in=["quiz_viewed", "quiz_started"],
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        is_bot=False,
+        is_preview=False,
+    )
+
+
 def _visitors_who_came(quiz: Quiz, start: datetime, end: datetime) -> int:
     """Unique visitors who viewed the intro or started an attempt within the range."""
-    v_sql, v_params = _sql(views_for(quiz, start, end).values_list("visitor_id"))
-    s_sql, s_params = _sql(attempts_started(quiz, start, end).values_list("visitor_id"))
-    [(n,)] = _fetch(
-        ConversionEvent.objects,
-        f"SELECT COUNT(*) FROM ({v_sql} UNION {s_sql}) AS v",
-        v_params + s_params,
-    )
+    [(n,)] = count_distinct(came(quiz, start, end), [], "visitor_id")
     return n
 
 
@@ -501,15 +514,7 @@ def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
         return table[key]
 
     touch = ", ".join(FIRST_TOUCH)
-    v_sql, v_params = _sql(views_for(quiz, start, end).values_list(*FIRST_TOUCH, "visitor_id"))
-    s_sql, s_params = _sql(
-        attempts_started(quiz, start, end).values_list(*FIRST_TOUCH, "visitor_id")
-    )
-    for *key, n in _fetch(
-        ConversionEvent.objects,
-        f"SELECT {touch}, COUNT(*) FROM ({v_sql} UNION {s_sql}) AS v GROUP BY {touch}",
-        v_params + s_params,
-    ):
+    for *key, n in count_distinct(came(quiz, start, end), list(FIRST_TOUCH), "visitor_id"):
         row(tuple(key)).visitors = n
     l_sql, l_params = _leads(quiz, start, end, *FIRST_TOUCH)
     for *key, n in _fetch(
