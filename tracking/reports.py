@@ -56,10 +56,9 @@ def report_query(fn):
 
 
 def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
-    """The quiz_started events of the attempts a report counts: started within the range.
-
-    Bot and preview are decided by the start, for the whole attempt, so a run is
-    never counted in part.
+    """The quiz_started events of the attempts a report counts: started within the range,
+    not by a bot, not a preview. Their later events count unless marked themselves (a
+    lead that filled the honeypot, say), as everywhere: bots and previews are left out.
     """
     return ConversionEvent.objects.filter(
         quiz=quiz,
@@ -103,7 +102,9 @@ def _run_rows(
     s_sql, s_params = _starts(quiz, start, end, unit)
     # Every event of an attempt comes after its start: the range's start bounds the
     # scan (on the report index), the range's end does not.
-    events = ConversionEvent.objects.filter(quiz=quiz, occurred_at__gte=start, name__in=names)
+    events = ConversionEvent.objects.filter(
+        quiz=quiz, occurred_at__gte=start, name__in=names, is_bot=False, is_preview=False
+    )
     e_sql, e_params = _sql(
         events.values_list("attempt_id", "name", "question_id", "occurred_at", "id")
     )
@@ -324,7 +325,7 @@ def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[d
         # An event's attempt is its unit: no need to go through the starts again.
         def named(names):
             events = ConversionEvent.objects.filter(
-                quiz=quiz, occurred_at__gte=start, name__in=names
+                quiz=quiz, occurred_at__gte=start, name__in=names, is_bot=False, is_preview=False
             ).annotate(unit=F("attempt_id"))
             return _sql(events.values_list("unit", "name", "question_id", "occurred_at", "id"))
 
@@ -425,6 +426,8 @@ def timing(quiz: Quiz, start: datetime, end: datetime) -> list[Timing]:
     events = ConversionEvent.objects.filter(
         quiz=quiz,
         occurred_at__gte=start,
+        is_bot=False,
+        is_preview=False,
         attempt_id__in=Subquery(attempts_started(quiz, start, end).values("attempt_id")),
     )
     durations = [
@@ -486,7 +489,7 @@ def _leads(quiz: Quiz, start: datetime, end: datetime, *touch: str) -> tuple[str
     starts = attempts_started(quiz, start, end).values_list("attempt_id", "visitor_id", *touch)
     s_sql, s_params = _sql(starts)
     leads = ConversionEvent.objects.filter(
-        quiz=quiz, name="lead_submitted", occurred_at__gte=start
+        quiz=quiz, name="lead_submitted", occurred_at__gte=start, is_bot=False, is_preview=False
     ).annotate(
         tier=KT("properties__tier"),
         percent=Cast(KT("properties__percent"), IntegerField()),

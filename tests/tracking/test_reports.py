@@ -433,3 +433,14 @@ def test_a_visitor_who_submits_twice_converts_once(client, scorecard):
     visitors = _today(scorecard, "visitors")
     assert [(s.key, s.count) for s in visitors if s.shown is None][-1] == ("lead_submitted", 1)
     assert _today(scorecard)[-1].count == 2  # in attempts
+
+
+def test_a_lead_marked_as_automated_is_left_out_of_every_table(client, scorecard):
+    submit_lead(client, run(client, scorecard))
+    # What the honeypot does to the lead's event (tests only: events are append-only).
+    ConversionEvent.objects.filter(name="lead_submitted").update(is_bot=True)
+    now = datetime.now(UTC)
+    window = (now - timedelta(days=1), now + timedelta(days=1))
+    assert _today(scorecard)[-1].count == 0
+    assert [r.leads for r in reports.sources(scorecard, *window)] == [0]
+    assert reports.attribution(scorecard, *window) == []
