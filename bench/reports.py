@@ -6,6 +6,9 @@ real traffic: drop-off at every step, leads on a share of completions, five
 first-touch sources, over 30 days.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/reports.py [attempts]
+
+Reports count the attempts started in the range, whole, so they join each event to its
+attempt's start.
 """
 
 import sys
@@ -153,7 +156,11 @@ def main():
             "…",
             f"lead {steps[-1].count}",
         )
-        print("sources:", ", ".join(f"{r.source} {r.visitors}/{r.leads}" for r in rows))
+        print(f"left before completing: {steps.left} (the left-here column's sum)")
+        print(
+            "sources (visitors/converted/submissions):",
+            ", ".join(f"{r.source} {r.visitors}/{r.converted}/{r.leads}" for r in rows),
+        )
 
 
 if __name__ == "__main__":

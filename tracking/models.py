@@ -144,6 +144,8 @@ class ConversionEvent(models.Model):
         ordering = ["occurred_at", "id"]
         indexes = [
             # Covering (PostgreSQL): the reports' scans never visit the table itself.
+            # attempt_id joins each event to its attempt's start (reports count whole
+            # attempts), id orders events that tie in time.
             models.Index(
                 fields=["quiz", "name", "occurred_at"],
                 include=[
@@ -155,6 +157,9 @@ class ConversionEvent(models.Model):
                     "ft_medium",
                     "ft_campaign",
                     "ft_referrer",
+                    "lt_source",
+                    "attempt_id",
+                    "id",
                 ],
                 name="event_report_idx",
             ),

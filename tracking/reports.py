@@ -1,7 +1,11 @@
 """Reports computed from conversion events, the source of truth.
 
-Bots and previews are always left out. An event belongs to a report when it
-happened within the date range. A plain reference implementation in
+Bots and previews are always left out. A report counts the attempts that
+*started* within the date range (by their quiz_started event), each one whole:
+all its events count, even those after the range ends. Filtering the events
+by date instead would cut runs in two, and a step could exceed the one before
+it. Views of the intro come before any attempt and count when they happened
+within the range. A plain reference implementation in
 tests/tracking/test_reports.py checks these numbers on generated event logs.
 """
 
@@ -15,12 +19,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Count, IntegerField, Q, QuerySet, Sum
+from django.db.models import Case, F, IntegerField, QuerySet, Subquery, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from quizzes.models import Quiz
-from tracking import plan
 from tracking.models import ConversionEvent
 
 UNITS = {"attempts": "attempt_id", "visitors": "visitor_id"}
@@ -52,10 +55,72 @@ def report_query(fn):
     return run
 
 
-def events_for(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+    """The quiz_started events of the attempts a report counts: started within the range,
+    not by a bot, not a preview. Their later events count unless marked themselves (a
+    lead that filled the honeypot, say), as everywhere: bots and previews are left out.
+    """
     return ConversionEvent.objects.filter(
-        quiz=quiz, occurred_at__gte=start, occurred_at__lt=end, is_bot=False, is_preview=False
+        quiz=quiz,
+        name="quiz_started",
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        is_bot=False,
+        is_preview=False,
+        attempt__isnull=False,
     )
+
+
+def _sql(queryset: QuerySet) -> tuple[str, list]:
+    sql, params = queryset.order_by().query.sql_with_params()
+    return sql, list(params)
+
+
+def _fetch(queryset: QuerySet, sql: str, params: list) -> list[tuple]:
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _starts(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[str, list]:
+    """SQL of (attempt_id, unit) for each attempt started in the range: its unit is the
+    attempt itself or the visitor who started it (even if they finished on another
+    device)."""
+    started = attempts_started(quiz, start, end).annotate(unit=F(UNITS[unit]))
+    return _sql(started.values_list("attempt_id", "unit"))
+
+
+def _run_rows(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str]
+) -> tuple[str, list]:
+    """SQL and params of (unit, name, question_id, occurred_at, id) for the events named
+    `names` of the attempts started in the range, all of them, whenever they happened.
+
+    The starts are a subquery, not a CTE of their own, so that the planner sees their
+    size and hashes them, the smaller side, rather than the events.
+    """
+    s_sql, s_params = _starts(quiz, start, end, unit)
+    # Every event of an attempt comes after its start: the range's start bounds the
+    # scan (on the report index), the range's end does not.
+    events = ConversionEvent.objects.filter(
+        quiz=quiz, occurred_at__gte=start, name__in=names, is_bot=False, is_preview=False
+    )
+    e_sql, e_params = _sql(
+        events.values_list("attempt_id", "name", "question_id", "occurred_at", "id")
+    )
+    sql = (
+        "SELECT s.unit, e.name, e.question_id, e.occurred_at, e.id "
+        f"FROM ({e_sql}) AS e JOIN ({s_sql}) AS s ON s.attempt_id = e.attempt_id"
+    )
+    return sql, e_params + s_params
+
+
+def _runs(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str], *, name: str = "r"
+) -> tuple[str, list]:
+    """The same rows as _run_rows, as a CTE called `name`."""
+    sql, params = _run_rows(quiz, start, end, unit, names)
+    return f"{name} AS ({sql})", params
 
 
 def count_distinct(queryset: QuerySet, group: list[str], column: str) -> list[tuple]:
@@ -83,88 +148,256 @@ def rate(count: int, base: int | None) -> float | None:
     return round(100 * count / base, 1)
 
 
+QUESTION_EVENTS = ["question_viewed", "question_answered", "answer_changed"]
+
+
 @dataclass(frozen=True)
 class FunnelStep:
     key: str
     label: str
-    count: int
-    base: int | None  # the step before: for a question, the attempts shown it
-    from_previous: float | None
-    from_start: float | None
-    dropoff: int | None
-    shown: int | None = None  # questions only
+    count: int  # units that did this step
+    counted: str  # what count counts, in words ("attempts that answered it")
+    base: int | None  # what the step is measured against
+    base_words: str  # in words ("attempts shown it"); "" when there is no base
+    from_previous: float | None  # count as a percent of base
+    from_start: float | None  # count as a percent of the funnel's first figure
+    # Units whose last step this was and that never completed (questions and Started).
+    left_here: int | None = None
+    # Shown the question, never answered it, went on elsewhere (Back, another branch).
+    other_path: int | None = None
+    shown: int | None = None  # questions only: units that reached it (= base)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    unit: str  # "attempts" or "visitors"
+    start_words: str  # the base of from_start, in words
+    visitors: int  # came to the quiz: viewed its intro or started it, within the range
+    started: int  # units that started within the range
+    left: int  # started and never completed: the sum of the left-here column
+    steps: list[FunnelStep]
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, index):
+        return self.steps[index]
 
 
 @report_query
-def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -> list[FunnelStep]:
-    """viewed → started → each question → completed → lead submitted.
+def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -> Funnel:
+    """Started → each question → completed → lead submitted, in attempts or visitors.
 
-    Counts are unique attempts (or unique visitors). A question's step counts
-    the attempts that answered it, against the attempts that were shown it, so
-    a branch that skips a question is not drop-off. Completed is measured
-    against Started (all drop-off across the questions), Lead against
-    Completed. Viewed counts unique visitors in both units: a view comes before
-    any attempt.
+    Counts are unique attempts (or the unique visitors who started them), over
+    the attempts started within the range, each followed to its end. A
+    question's figure is the units that answered it, against the units that
+    reached it (shown it), so a branch that skips a question is not drop-off.
+    Completed is against Started, Lead against Completed. Each unit that never
+    completed is "left here" at exactly one step, the last one it was on, so
+    that column adds up to Started − Completed. In visitors the funnel starts
+    with the visitors who came (viewed the intro or started); in attempts that
+    figure stands apart, since a visitor may start more than once.
     """
-    column = UNITS[unit]
-    events = events_for(quiz, start, end)
-    names = [
-        "quiz_started",
-        "question_viewed",
-        "question_answered",
-        "quiz_completed",
-        "lead_submitted",
-    ]
+    names = ["question_viewed", "question_answered", "quiz_completed", "lead_submitted"]
+    runs, params = _runs(quiz, start, end, unit, names)
+    s_sql, s_params = _starts(quiz, start, end, unit)
     if unit == "attempts":
         # Once-only events are unique per attempt in the database itself, so a
-        # plain count is the count of unique attempts, and much cheaper.
-        stepped = events.filter(name__in=names)
-        rows = stepped.order_by().values_list("name", "question_id").annotate(n=Count("id"))
-        [(viewed,)] = count_distinct(events.filter(name="quiz_viewed"), [], "visitor_id")
+        # plain count (over the join) is the count of unique attempts, and cheaper.
+        steps_sql = "SELECT name, question_id, COUNT(*) FROM r GROUP BY name, question_id"
     else:
-        # Views are counted in visitors too: one pass over the events for all steps.
-        stepped = events.filter(name__in=[*names, "quiz_viewed"])
-        rows = count_distinct(stepped, ["name", "question_id"], column)
-        viewed = 0
+        steps_sql = (
+            "SELECT name, question_id, COUNT(*) FROM (SELECT DISTINCT unit, name, question_id"
+            " FROM r) AS d GROUP BY name, question_id"
+        )
     by_name: dict[str, int] = defaultdict(int)
-    by_question: dict[tuple[str, int], int] = {}
+    by_question: dict[tuple[str, int], int] = defaultdict(int)
+    rows = _fetch(
+        ConversionEvent.objects,
+        f"WITH {runs} SELECT 'quiz_started', NULL, COUNT(DISTINCT unit) FROM ({s_sql}) AS s "
+        f"UNION ALL {steps_sql}",
+        params + s_params,
+    )
     for name, question_id, n in rows:
-        if name in plan.ONCE_PER_QUESTION:
+        if name in ("question_viewed", "question_answered"):
             if question_id is not None:  # a deleted question has no step any more
                 by_question[(name, question_id)] = n
-        elif name == "quiz_viewed":
-            viewed = n
         else:
             by_name[name] = n
+    # A question is reached by the units shown it, and by any that answered it without
+    # a recorded view (a form posted straight to the step, say), so that no step
+    # can exceed its base whatever the log holds.
+    for question_id, n in _answered_unseen(quiz, start, end, unit):
+        by_question[("question_viewed", question_id)] += n
+    started = by_name["quiz_started"]
+    left_here, left_unanswered = _left_here(quiz, start, end, unit)
 
+    visitors = _visitors_who_came(quiz, start, end)
+    first = started if unit == "attempts" else visitors
+    start_words = f"{unit} started" if unit == "attempts" else "visitors who came"
     steps: list[FunnelStep] = []
-    first = viewed
 
-    def add(key, label, count, base, *, shown=None):
+    def add(key, label, count, counted, base, base_words, **extra):
         steps.append(
             FunnelStep(
                 key=key,
                 label=label,
                 count=count,
+                counted=counted,
                 base=base,
+                base_words=base_words if base is not None else "",
                 from_previous=rate(count, base),
                 from_start=rate(count, first),
-                dropoff=None if base is None else base - count,
-                shown=shown,
+                **extra,
             )
         )
 
-    add("quiz_viewed", "Viewed", viewed, None)
-    started = by_name["quiz_started"]
-    add("quiz_started", "Started", started, viewed)
+    if unit == "visitors":
+        add(
+            "came",
+            "Came to the quiz",
+            visitors,
+            "visitors who viewed the intro or started",
+            None,
+            "",
+        )
+    add(
+        "quiz_started",
+        "Started",
+        started,
+        f"{unit} started",
+        visitors if unit == "visitors" else None,
+        "visitors who came",
+        left_here=left_here.pop("start", 0),
+    )
     for number, question in enumerate(quiz.ordered_questions(), start=1):
+        # The step page records the view before an answer can be sent: shown ⊇ answered.
         shown = by_question.get(("question_viewed", question.pk), 0)
-        answered = by_question.get(("question_answered", question.pk), 0)
-        add(f"question_{question.pk}", f"Q{number}. {question.text}", answered, shown, shown=shown)
+        did = by_question.get(("question_answered", question.pk), 0)
+        left = left_here.pop(question.pk, 0)
+        add(
+            f"question_{question.pk}",
+            f"Q{number}. {question.text}",
+            did,
+            f"{unit} that answered it",
+            shown,
+            f"{unit} shown it",
+            left_here=left,
+            other_path=shown - did - left_unanswered.get(question.pk, 0),
+            shown=shown,
+        )
+    gone = sum(left_here.values())  # last seen on a question deleted since
+    if gone:
+        add("deleted", "Questions deleted since", 0, "", None, "", left_here=gone)
     completed = by_name["quiz_completed"]
-    add("quiz_completed", "Completed", completed, started)
-    add("lead_submitted", "Lead submitted", by_name["lead_submitted"], completed)
-    return steps
+    add("quiz_completed", "Completed", completed, f"{unit} completed", started, f"{unit} started")
+    leads = by_name["lead_submitted"]
+    add(
+        "lead_submitted",
+        "Lead submitted",
+        leads,
+        f"{unit} with a lead submitted",
+        completed,
+        f"{unit} completed",
+    )
+    return Funnel(
+        unit=unit,
+        start_words=start_words,
+        visitors=visitors,
+        started=started,
+        left=started - completed,
+        steps=steps,
+    )
+
+
+def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[dict, dict]:
+    """Where each unit that never completed left: the question of its last question
+    event (latest in time, then in recording), or "start" when it saw none.
+
+    Returns ({question_id or "start" or None: units}, {question_id: those of them
+    that never answered it}). None is a question deleted since.
+    """
+    s_sql, s_params = _starts(quiz, start, end, unit)
+    if unit == "attempts":
+        # An event's attempt is its unit: no need to go through the starts again.
+        def named(names):
+            events = ConversionEvent.objects.filter(
+                quiz=quiz, occurred_at__gte=start, name__in=names, is_bot=False, is_preview=False
+            ).annotate(unit=F("attempt_id"))
+            return _sql(events.values_list("unit", "name", "question_id", "occurred_at", "id"))
+
+        d_sql, d_params = named(["quiz_completed"])
+        q_sql, q_params = named(QUESTION_EVENTS)
+        runs = f"done AS ({d_sql}), r AS ({q_sql})"
+        params = d_params + q_params
+    else:
+        done, d_params = _runs(quiz, start, end, unit, ["quiz_completed"], name="done")
+        runs, q_params = _runs(quiz, start, end, unit, QUESTION_EVENTS)
+        runs, params = f"{done}, {runs}", d_params + q_params
+    # Only the question events of the units that left are sorted.
+    rows = _fetch(
+        ConversionEvent.objects,
+        f"WITH {runs}, "
+        f"open AS (SELECT unit FROM ({s_sql}) AS s EXCEPT SELECT unit FROM done), "
+        "q AS (SELECT unit, name, question_id, occurred_at, id FROM r"
+        " WHERE unit IN (SELECT unit FROM open)), "
+        "last AS (SELECT unit, question_id FROM (SELECT unit, question_id, ROW_NUMBER()"
+        " OVER (PARTITION BY unit ORDER BY occurred_at DESC, id DESC) AS n FROM q) AS w"
+        " WHERE n = 1), "
+        "ans AS (SELECT DISTINCT unit, question_id FROM q WHERE name = 'question_answered') "
+        "SELECT last.unit IS NOT NULL, last.question_id,"
+        " CASE WHEN ans.unit IS NULL THEN 0 ELSE 1 END, COUNT(*) "
+        "FROM open LEFT JOIN last ON last.unit = open.unit "
+        "LEFT JOIN ans ON ans.unit = last.unit AND ans.question_id = last.question_id "
+        "GROUP BY 1, 2, 3",
+        params + s_params,
+    )
+    left: dict = defaultdict(int)
+    unanswered: dict = defaultdict(int)
+    for on_a_question, question_id, did_answer, n in rows:
+        where = question_id if on_a_question else "start"
+        left[where] += n
+        if on_a_question and not did_answer:
+            unanswered[question_id] += n
+    return left, unanswered
+
+
+def _answered_unseen(quiz: Quiz, start: datetime, end: datetime, unit: str) -> list[tuple]:
+    """(question_id, units) that answered (or changed) a question without being shown it.
+
+    Subqueries rather than CTEs: a CTE used twice would be kept whole in memory.
+    """
+    a_sql, a_params = _run_rows(quiz, start, end, unit, ["question_answered", "answer_changed"])
+    v_sql, v_params = _run_rows(quiz, start, end, unit, ["question_viewed"])
+    return _fetch(
+        ConversionEvent.objects,
+        f"SELECT a.question_id, COUNT(DISTINCT a.unit) FROM ({a_sql}) AS a"
+        f" WHERE a.question_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ({v_sql}) AS v"
+        " WHERE v.unit = a.unit AND v.question_id = a.question_id) GROUP BY a.question_id",
+        a_params + v_params,
+    )
+
+
+def came(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+    """The events that bring a visitor to the quiz within the range: views of the intro
+    and starts (the same filter as attempts_started: a start always has its attempt)."""
+    return ConversionEvent.objects.filter(
+        quiz=quiz,
+        name__in=["quiz_viewed", "quiz_started"],
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        is_bot=False,
+        is_preview=False,
+    )
+
+
+def _visitors_who_came(quiz: Quiz, start: datetime, end: datetime) -> int:
+    """Unique visitors who viewed the intro or started an attempt within the range."""
+    [(n,)] = count_distinct(came(quiz, start, end), [], "visitor_id")
+    return n
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -188,8 +421,15 @@ class Timing:
 
 @report_query
 def timing(quiz: Quiz, start: datetime, end: datetime) -> list[Timing]:
-    """Time to complete (quiz_started → quiz_completed) and per question (shown → answered)."""
-    events = events_for(quiz, start, end)
+    """Time to complete (quiz_started → quiz_completed) and per question (shown → answered),
+    in attempts: those started within the range, whenever they finished."""
+    events = ConversionEvent.objects.filter(
+        quiz=quiz,
+        occurred_at__gte=start,
+        is_bot=False,
+        is_preview=False,
+        attempt_id__in=Subquery(attempts_started(quiz, start, end).values("attempt_id")),
+    )
     durations = [
         d / 1000
         for d in events.filter(name="quiz_completed").values_list(
@@ -228,24 +468,47 @@ class SourceRow:
     medium: str
     campaign: str
     referrer: str
-    visitors: int = 0
-    leads: int = 0
-    average_percent: float | None = None
-    tiers: dict[str, int] = field(default_factory=dict)
+    visitors: int = 0  # unique visitors who viewed the intro or started
+    converted: int = 0  # of those, the unique visitors who submitted a lead
+    leads: int = 0  # submissions: a visitor may submit more than once
+    average_percent: float | None = None  # per submission
+    tiers: dict[str, int] = field(default_factory=dict)  # submissions per tier
 
     @property
     def conversion(self) -> float | None:
-        return rate(self.leads, self.visitors)
+        """Converted visitors as a percent of visitors: never above 100."""
+        return rate(self.converted, self.visitors)
 
 
 FIRST_TOUCH = ("ft_source", "ft_medium", "ft_campaign", "ft_referrer")
 
 
+def _leads(quiz: Quiz, start: datetime, end: datetime, *touch: str) -> tuple[str, list]:
+    """SQL of the leads of the attempts started within the range, with the start's
+    visitor and touch columns (an attempt's attribution is fixed when it starts)."""
+    starts = attempts_started(quiz, start, end).values_list("attempt_id", "visitor_id", *touch)
+    s_sql, s_params = _sql(starts)
+    leads = ConversionEvent.objects.filter(
+        quiz=quiz, name="lead_submitted", occurred_at__gte=start, is_bot=False, is_preview=False
+    ).annotate(
+        tier=KT("properties__tier"),
+        percent=Cast(KT("properties__percent"), IntegerField()),
+        hot=Case(When(properties__top_tier=True, then=1), default=0),
+    )
+    l_sql, l_params = _sql(leads.values_list("attempt_id", "tier", "percent", "hot"))
+    columns = ", ".join(f"s.{c}" for c in touch)
+    sql = (
+        f"SELECT s.visitor_id, {columns}, l.tier, l.percent, l.hot "
+        f"FROM ({l_sql}) AS l JOIN ({s_sql}) AS s ON s.attempt_id = l.attempt_id"
+    )
+    return sql, l_params + s_params
+
+
 @report_query
 def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
-    """First-touch source, medium, campaign and referrer: visitors, leads, conversion,
-    average score and tier mix. Visitors are those who viewed or started the quiz."""
-    events = events_for(quiz, start, end)
+    """First-touch source, medium, campaign and referrer: visitors, converted visitors,
+    conversion, submissions, average score and tier mix. Visitors are those who viewed
+    the intro or started within the range; submissions those of the attempts they started."""
     table: dict[tuple, SourceRow] = {}
 
     def row(key) -> SourceRow:
@@ -253,16 +516,22 @@ def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
             table[key] = SourceRow(*key)
         return table[key]
 
-    viewers = events.filter(name__in=["quiz_viewed", "quiz_started"])
-    for *key, n in count_distinct(viewers, list(FIRST_TOUCH), "visitor_id"):
+    touch = ", ".join(FIRST_TOUCH)
+    for *key, n in count_distinct(came(quiz, start, end), list(FIRST_TOUCH), "visitor_id"):
         row(tuple(key)).visitors = n
-    percent = Cast(KT("properties__percent"), IntegerField())
+    l_sql, l_params = _leads(quiz, start, end, *FIRST_TOUCH)
+    for *key, n in _fetch(
+        ConversionEvent.objects,
+        f"SELECT {touch}, COUNT(*) FROM (SELECT DISTINCT visitor_id, {touch} FROM ({l_sql}) AS l)"
+        f" AS c GROUP BY {touch}",
+        l_params,
+    ):
+        row(tuple(key)).converted = n
     percent_sums: dict[tuple, int] = defaultdict(int)
-    for *key, tier, n, total in (
-        events.filter(name="lead_submitted")
-        .order_by()
-        .values_list(*FIRST_TOUCH, KT("properties__tier"))
-        .annotate(n=Count("id"), total=Sum(percent))
+    for *key, tier, n, total in _fetch(
+        ConversionEvent.objects,
+        f"SELECT {touch}, tier, COUNT(*), SUM(percent) FROM ({l_sql}) AS l GROUP BY {touch}, tier",
+        l_params,
     ):
         entry = row(tuple(key))
         entry.leads += n
@@ -284,15 +553,19 @@ class AttributionRow:
 
 @report_query
 def attribution(quiz: Quiz, start: datetime, end: datetime) -> list[AttributionRow]:
-    """Leads and hot leads (the quiz's top tier) by first-touch and by last-touch source."""
-    leads = events_for(quiz, start, end).filter(name="lead_submitted")
-    hot = Count("id", filter=Q(properties__top_tier=True))
+    """Submissions and hot ones (the quiz's top tier) by first-touch and by last-touch
+    source, of the attempts started within the range."""
+    l_sql, l_params = _leads(quiz, start, end, "ft_source", "lt_source")
     table: dict[str, AttributionRow] = {}
     for touch, column in (("first_touch", "ft_source"), ("last_touch", "lt_source")):
-        for item in leads.values(column).annotate(n=Count("id"), hot=hot):
-            entry = table.setdefault(item[column], AttributionRow(item[column]))
-            setattr(entry, f"{touch}_leads", item["n"])
-            setattr(entry, f"{touch}_hot", item["hot"])
+        for source, n, hot in _fetch(
+            ConversionEvent.objects,
+            f"SELECT {column}, COUNT(*), SUM(hot) FROM ({l_sql}) AS l GROUP BY {column}",
+            l_params,
+        ):
+            entry = table.setdefault(source, AttributionRow(source))
+            setattr(entry, f"{touch}_leads", n)
+            setattr(entry, f"{touch}_hot", int(hot or 0))
     return sorted(
         table.values(), key=lambda r: (-r.first_touch_leads, -r.last_touch_leads, r.source)
     )

@@ -45,33 +45,58 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
+def _funnel_header(funnel: reports.Funnel) -> list[str]:
+    unit = funnel.unit
+    return [
+        "Step",
+        f"Count — {unit}",
+        "Count is",
+        f"Out of — {unit}",
+        "Out of is",
+        "% of out of",
+        f"% of {funnel.start_words}",
+        f"Left here — {unit} (their last step; never completed)",
+        f"Took another path — {unit} (shown it; went on without answering)",
+    ]
+
+
+# Every header says what a figure counts (its unit) and, for a rate, its base.
 CSV_COLUMNS = {
     "funnel": (
-        [
-            "step",
-            "count",
-            "base",
-            "conversion_from_previous_pct",
-            "conversion_from_start_pct",
-            "dropoff",
+        _funnel_header,
+        lambda r: [
+            r.label,
+            r.count,
+            r.counted,
+            r.base,
+            r.base_words,
+            r.from_previous,
+            r.from_start,
+            r.left_here,
+            r.other_path,
         ],
-        lambda r: [r.label, r.count, r.base, r.from_previous, r.from_start, r.dropoff],
     ),
     "timing": (
-        ["step", "count", "median_seconds", "p90_seconds"],
+        lambda _: [
+            "Step",
+            "Measured — attempts (whole quiz: completed; a question: shown it and answered it)",
+            "Median — seconds",
+            "90th percentile — seconds",
+        ],
         lambda r: [r.label, r.count, r.median_s, r.p90_s],
     ),
     "sources": (
-        [
-            "source",
-            "medium",
-            "campaign",
-            "referrer",
-            "visitors",
-            "leads",
-            "conversion_pct",
-            "average_percent",
-            "tier_mix",
+        lambda _: [
+            "First-touch source",
+            "First-touch medium",
+            "First-touch campaign",
+            "First-touch referrer",
+            "Visitors (viewed the intro or started)",
+            "Converted — visitors who submitted a lead",
+            "% of visitors converted",
+            "Submissions — leads (a visitor may submit more than once)",
+            "Average score — % of the maximum, per submission",
+            "Tier mix — submissions",
         ],
         lambda r: [
             r.source,
@@ -79,14 +104,21 @@ CSV_COLUMNS = {
             r.campaign,
             r.referrer,
             r.visitors,
-            r.leads,
+            r.converted,
             r.conversion,
+            r.leads,
             r.average_percent,
             "; ".join(f"{k}: {v}" for k, v in sorted(r.tiers.items())),
         ],
     ),
     "attribution": (
-        ["source", "first_touch_leads", "last_touch_leads", "first_touch_hot", "last_touch_hot"],
+        lambda _: [
+            "Source",
+            "Leads by first touch — submissions",
+            "Leads by last touch — submissions",
+            "Hot leads by first touch — submissions",
+            "Hot leads by last touch — submissions",
+        ],
         lambda r: [
             r.source,
             r.first_touch_leads,
@@ -109,8 +141,9 @@ def report_csv(request: HttpRequest, table: str) -> HttpResponse:
         return error_page(request, f"Fix the filters first: {errors}")
     header, cells = CSV_COLUMNS[table]
     quiz = form.cleaned_data["quiz"]
-    rows = (cells(row) for row in _table(form, table))
-    response = HttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
+    result = _table(form, table)
+    rows = (cells(row) for row in result)
+    response = HttpResponse(csv_rows(header(result), rows), content_type="text/csv; charset=utf-8")
     name = f"{quiz.slug}-{table}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from automations.delivery import (
@@ -23,6 +24,8 @@ from automations.delivery import (
 )
 from automations.models import Delivery, Rule
 from automations.senders import webhook_signature
+from leads.models import Lead
+from quizzes.models import Question
 from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
 from tests.visitor import HOT_RUN, run, submit_lead
 
@@ -88,10 +91,20 @@ def test_the_secret_token_is_never_logged(client, scorecard, hubspot, hot_rule):
     assert hubspot.token not in log and "[redacted]" in log
 
 
-def test_a_cold_lead_and_the_80_boundary_do_not_fire(client, scorecard, hubspot, hot_rule):
+def test_a_cold_lead_and_exactly_80_do_not_fire_and_81_does(client, scorecard, hubspot, hot_rule):
     attempt = run(client, scorecard, steps=COLD_RUN)
     submit_lead(client, attempt)
     assert not Delivery.objects.exists()
+    # A confidence scale of 0-70 puts the quiz out of 100 points: a score is its percent.
+    Question.objects.filter(quiz=scorecard, text="How confident are you?").update(rating_max=70)
+    for rating, fires in ((50, False), (51, True)):
+        steps = [*HOT_RUN[:3], ("How confident are you?", (), {"rating": rating}), HOT_RUN[4]]
+        visitor = Client()
+        attempt = run(visitor, scorecard, steps=steps)
+        submit_lead(visitor, attempt, email=f"rated-{rating}@example.com")
+        lead = Lead.objects.get(attempt=attempt)
+        assert lead.score_percent == 30 + rating  # 80, then 81
+        assert Delivery.objects.filter(lead=lead).exists() is fires, lead.score_percent
 
 
 def test_429_waits_for_retry_after_then_delivers(client, scorecard, hubspot, hot_rule):

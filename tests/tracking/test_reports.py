@@ -1,8 +1,12 @@
 """The dashboard's numbers equal a plain reference implementation, on random event logs.
 
 The logs are generated as a visitor would make them (views, starts, branches,
-abandoned and resumed attempts, shared visitors, ties in time) and stored as
-real events; the reference computes each report from the same list in Python.
+Back to take the other branch, abandoned, answered-then-closed and resumed
+attempts, runs finished on another device, shared visitors, ties in time,
+runs that cross the range's edges) and stored as real events; the reference
+computes each report from the same list in Python. Whatever the log, every
+step is at most its base, every rate lies within 0-100 % and the left-here
+column adds up to the attempts (or visitors) that left.
 """
 
 import statistics
@@ -11,11 +15,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quizzes.models import Attempt
 from tests.quizzes.factories import ScorecardFactory
+from tests.visitor import HOT_RUN, answer, question, run, start, step_url, submit_lead
 from tracking import reports
 from tracking.models import ConversionEvent
 
@@ -29,6 +35,7 @@ SOURCES = [
     ("(direct)", "(none)", "", ""),
     ("linkedin.com", "referral", "", "linkedin.com"),
 ]
+ELSEWHERE = {"visitor": "z", "ft": SOURCES[2], "lt": "(direct)"}  # another device's cookie
 
 
 @st.composite
@@ -44,38 +51,55 @@ def attempt_logs(draw):
         clock[0] += draw(st.integers(0, 45))
         return T0 + timedelta(minutes=clock[0])
 
-    log = [{"name": "quiz_viewed", "t": tick()} for _ in range(draw(st.integers(0, 2)))]
+    views = [{"name": "quiz_viewed", "t": tick()} for _ in range(draw(st.integers(0, 2)))]
+    log = []
     attempt = {"visitor": visitor, "ft": ft, "lt": lt, "bot": bot, "preview": preview}
-    attempt["events"] = log
+    attempt.update(views=views, events=log)
     if draw(st.integers(0, 4)) == 0:
         return attempt
-    started = tick()
-    log.append({"name": "quiz_started", "t": started})
-    says_no = draw(st.booleans())
-    path = [1, 3, 4, 5] if says_no else [1, 2, 3, 4, 5]
-    stop = draw(st.integers(1, len(path) + 1))  # abandon before answering path[stop-1]
-    for i, number in enumerate(path, start=1):
-        shown = tick()
-        log.append({"name": "question_viewed", "q": number, "t": shown})
-        if i == stop:
-            if draw(st.booleans()):  # resumed later: answered after a long pause
+    # Finished on another device (a copied step link): from the n-th event on,
+    # events carry that device's visitor and touch.
+    moved = draw(st.one_of(st.none(), st.integers(1, 12)))
+
+    def add(name, **fields):
+        event = {"name": name, "t": tick(), **fields}
+        if moved is not None and len(log) >= moved:
+            event.update(ELSEWHERE)
+        log.append(event)
+        return event
+
+    started = add("quiz_started")["t"]
+    path = [1, 3, 4, 5] if draw(st.booleans()) else [1, 2, 3, 4, 5]
+    stop = draw(st.integers(1, len(path) + 1))  # leave when shown path[stop-1]
+    i = 0
+    while i < len(path):
+        number = path[i]
+        if draw(st.integers(0, 15)):  # else a form posted straight to the step: no view
+            add("question_viewed", q=number)
+        if i + 1 == stop:
+            how = draw(st.sampled_from(["leave", "resume", "answer and close"]))
+            if how == "leave":
+                return attempt
+            if how == "resume":  # answered after a long pause
                 clock[0] += 120
-            else:
-                break
-        log.append({"name": "question_answered", "q": number, "t": tick()})
-    else:
-        done = tick()
-        log.append(
-            {
-                "name": "quiz_completed",
-                "t": done,
-                "duration_ms": int((done - started).total_seconds() * 1000),
-            }
-        )
-        if draw(st.booleans()):
-            percent = draw(st.integers(0, 100))
-            tier = "Cold" if percent < 50 else "Warm" if percent < 80 else "Hot"
-            log.append({"name": "lead_submitted", "t": tick(), "percent": percent, "tier": tier})
+            if how == "answer and close":  # answered; the next question never loaded
+                add("question_answered", q=number)
+                return attempt
+        if number == 2 and draw(st.integers(0, 3)) == 0:
+            # Back to Q1, answered No instead: Q2 is left for the other branch.
+            add("answer_changed", q=1)
+            path, i = [1, 3, 4, 5], 1
+            continue
+        add("question_answered", q=number)
+        if i and draw(st.integers(0, 5)) == 0:  # Back to change an earlier answer
+            add("answer_changed", q=path[draw(st.integers(0, i - 1))])
+        i += 1
+    done = add("quiz_completed")
+    done["duration_ms"] = int((done["t"] - started).total_seconds() * 1000)
+    if draw(st.booleans()):
+        percent = draw(st.integers(0, 100))
+        tier = "Cold" if percent < 50 else "Warm" if percent < 80 else "Hot"
+        add("lead_submitted", percent=percent, tier=tier)
     return attempt
 
 
@@ -84,17 +108,19 @@ def _store(quiz, logs):
     rows = []
     for log in logs:
         attempt = None
-        if any(e["name"] != "quiz_viewed" for e in log["events"]):
+        if log["events"]:
             attempt = Attempt.objects.create(
                 quiz=quiz, visitor_id=log["visitor"], is_preview=log["preview"]
             )
-        for e in log["events"]:
+        for e in log["views"] + log["events"]:
             props = {}
             if e["name"] == "quiz_completed":
                 props = {"questions_answered": 4, "duration_ms": e["duration_ms"]}
             if e["name"] == "lead_submitted":
                 props = {"percent": e["percent"], "tier": e["tier"], "top_tier": e["tier"] == "Hot"}
-            ft = log["ft"]
+            ft = e.get("ft", log["ft"])
+            e["attempt"] = None if e["name"] == "quiz_viewed" else attempt.pk
+            e["seq"] = len(rows)  # ids follow the order of recording
             rows.append(
                 ConversionEvent(
                     event_id=uuid.uuid4(),
@@ -102,63 +128,120 @@ def _store(quiz, logs):
                     quiz=quiz,
                     attempt=None if e["name"] == "quiz_viewed" else attempt,
                     question=questions[e["q"]] if "q" in e else None,
-                    visitor_id=log["visitor"],
+                    visitor_id=e.get("visitor", log["visitor"]),
                     occurred_at=e["t"],
                     properties=props,
                     ft_source=ft[0],
                     ft_medium=ft[1],
                     ft_campaign=ft[2],
                     ft_referrer=ft[3],
-                    lt_source=log["lt"],
+                    lt_source=e.get("lt", log["lt"]),
                     is_bot=log["bot"],
                     is_preview=log["preview"],
                 )
             )
-        for e in log["events"]:
-            e["attempt"] = attempt.pk if attempt else None
     ConversionEvent.objects.bulk_create(rows)
 
 
-def _flat(logs):
-    start, end = WINDOW
+# The reference: the same definitions, written plainly over the list of logs.
+
+
+def _counted(log):
+    return not log["bot"] and not log["preview"]
+
+
+def _in_window(t):
+    return WINDOW[0] <= t < WINDOW[1]
+
+
+def selected(logs):
+    """The attempts a report counts: started within the range, no bot, no preview."""
     return [
-        {**e, "visitor": log["visitor"], "ft": log["ft"], "lt": log["lt"]}
-        for log in logs
-        for e in log["events"]
-        if not log["bot"] and not log["preview"] and start <= e["t"] < end
+        log for log in logs if _counted(log) and log["events"] and _in_window(log["events"][0]["t"])
     ]
 
 
-def reference_funnel(events, unit):
-    key = "attempt" if unit == "attempts" else "visitor"
-
-    def unique(name, q=None):
-        return len({e[key] for e in events if e["name"] == name and e.get("q") == q})
-
-    viewed = len({e["visitor"] for e in events if e["name"] == "quiz_viewed"})
-    started = unique("quiz_started")
-    steps = [(viewed, None), (started, viewed)]
-    steps += [(unique("question_answered", q), unique("question_viewed", q)) for q in range(1, 6)]
-    completed = unique("quiz_completed")
-    steps += [(completed, started), (unique("lead_submitted"), completed)]
-    return steps
+def views_in_window(logs):
+    return [(log, e) for log in logs if _counted(log) for e in log["views"] if _in_window(e["t"])]
 
 
-def reference_sources(events):
-    table = defaultdict(
-        lambda: {"visitors": set(), "leads": 0, "percents": [], "tiers": defaultdict(int)}
+def reference_came(logs):
+    return len(
+        {log["visitor"] for log, _ in views_in_window(logs)}
+        | {log["visitor"] for log in selected(logs)}
     )
-    for e in events:
-        if e["name"] in ("quiz_viewed", "quiz_started"):
-            table[e["ft"]]["visitors"].add(e["visitor"])
-        if e["name"] == "lead_submitted":
-            row = table[e["ft"]]
-            row["leads"] += 1
-            row["percents"].append(e["percent"])
-            row["tiers"][e["tier"]] += 1
+
+
+def reference_funnel(logs, unit):
+    """[(key, count, base, left_here, other_path)] and the units that left."""
+    units = defaultdict(list)
+    for log in selected(logs):
+        units[log["events"][0]["attempt"] if unit == "attempts" else log["visitor"]] += log[
+            "events"
+        ]
+
+    def did(events, name, q=None):
+        return any(e["name"] == name and e.get("q") == q for e in events)
+
+    def number(predicate):
+        return sum(1 for events in units.values() if predicate(events))
+
+    left = defaultdict(int)
+    unanswered = defaultdict(int)
+    for events in units.values():
+        if did(events, "quiz_completed"):
+            continue
+        on_a_question = [e for e in events if "q" in e]
+        if not on_a_question:
+            left["start"] += 1
+            continue
+        last = max(on_a_question, key=lambda e: (e["t"], e["seq"]))["q"]
+        left[last] += 1
+        unanswered[last] += not did(events, "question_answered", last)
+
+    came = reference_came(logs)
+    started = len(units)
+    rows = [("came", came, None, None, None)] if unit == "visitors" else []
+    rows.append(
+        ("quiz_started", started, came if unit == "visitors" else None, left["start"], None)
+    )
+    for q in range(1, 6):
+        reached = number(lambda events, q=q: any(e.get("q") == q for e in events))
+        answered = number(lambda events, q=q: did(events, "question_answered", q))
+        rows.append((q, answered, reached, left[q], reached - answered - unanswered[q]))
+    completed = number(lambda events: did(events, "quiz_completed"))
+    rows.append(("quiz_completed", completed, started, None, None))
+    rows.append(
+        ("lead_submitted", number(lambda e: did(e, "lead_submitted")), completed, None, None)
+    )
+    return rows, started - completed
+
+
+def reference_sources(logs):
+    table = defaultdict(
+        lambda: {
+            "visitors": set(),
+            "converted": set(),
+            "leads": 0,
+            "percents": [],
+            "tiers": defaultdict(int),
+        }
+    )
+    for log, _ in views_in_window(logs):
+        table[log["ft"]]["visitors"].add(log["visitor"])
+    for log in selected(logs):  # the start's visitor and touch, for the whole attempt
+        row = table[log["ft"]]
+        row["visitors"].add(log["visitor"])
+        for e in log["events"]:
+            if e["name"] == "lead_submitted":
+                row["converted"].add(log["visitor"])
+                row["leads"] += 1
+                row["percents"].append(e["percent"])
+                row["tiers"][e["tier"]] += 1
     return {
         ft: (
             len(r["visitors"]),
+            len(r["converted"]),
             r["leads"],
             round(statistics.mean(r["percents"]), 1) if r["percents"] else None,
             dict(r["tiers"]),
@@ -167,19 +250,21 @@ def reference_sources(events):
     }
 
 
-def reference_attribution(events):
+def reference_attribution(logs):
     table = defaultdict(lambda: [0, 0, 0, 0])
-    for e in events:
-        if e["name"] == "lead_submitted":
-            hot = e["tier"] == "Hot"
-            table[e["ft"][0]][0] += 1
-            table[e["lt"]][1] += 1
-            table[e["ft"][0]][2] += hot
-            table[e["lt"]][3] += hot
+    for log in selected(logs):
+        for e in log["events"]:
+            if e["name"] == "lead_submitted":
+                hot = e["tier"] == "Hot"
+                table[log["ft"][0]][0] += 1
+                table[log["lt"]][1] += 1
+                table[log["ft"][0]][2] += hot
+                table[log["lt"]][3] += hot
     return {source: tuple(v) for source, v in table.items()}
 
 
-def reference_timing(events):
+def reference_timing(logs):
+    events = [e for log in selected(logs) for e in log["events"]]
     durations = [e["duration_ms"] / 1000 for e in events if e["name"] == "quiz_completed"]
 
     def summary(values):
@@ -198,8 +283,28 @@ def reference_timing(events):
     return [summary(durations)] + [summary(per_q[q]) for q in range(1, 6)]
 
 
+def _key(step):
+    """A question by its number in the quiz (the reference's name for it)."""
+    return int(step.label[1 : step.label.index(".")]) if step.shown is not None else step.key
+
+
+def assert_plausible(funnel):
+    """What any funnel must satisfy, whatever happened."""
+    for step in funnel:
+        if step.base is not None:
+            assert 0 <= step.count <= step.base, step
+        for percent in (step.from_previous, step.from_start):
+            assert percent is None or 0 <= percent <= 100, step
+        assert step.other_path is None or step.other_path >= 0, step
+        if step.left_here is not None and step.shown is not None:
+            assert step.left_here <= step.shown, step
+    assert sum(s.left_here or 0 for s in funnel) == funnel.left
+    completed = next(s for s in funnel if s.key == "quiz_completed")
+    assert funnel.left == funnel.started - completed.count
+
+
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -208,55 +313,134 @@ def test_the_reports_equal_the_reference_on_random_event_logs(logs):
     quiz = ScorecardFactory()
     try:
         _store(quiz, logs)
-        events = _flat(logs)
         start, end = WINDOW
         for unit in ("attempts", "visitors"):
-            got = [(s.count, s.base) for s in reports.funnel(quiz, start, end, unit)]
-            assert got == reference_funnel(events, unit), unit
+            funnel = reports.funnel(quiz, start, end, unit)
+            got = [(_key(s), s.count, s.base, s.left_here, s.other_path) for s in funnel]
+            expected, left = reference_funnel(logs, unit)
+            assert got == expected, unit
+            assert funnel.left == left
+            assert funnel.visitors == reference_came(logs)
+            assert_plausible(funnel)
         for step in reports.funnel(quiz, start, end):
             assert step.from_previous == reports.rate(step.count, step.base)
-            if step.base is not None:
-                assert step.dropoff == step.base - step.count
 
+        sources = reports.sources(quiz, start, end)
         got_sources = {
             (r.source, r.medium, r.campaign, r.referrer): (
                 r.visitors,
+                r.converted,
                 r.leads,
                 r.average_percent,
                 r.tiers,
             )
-            for r in reports.sources(quiz, start, end)
+            for r in sources
         }
-        assert got_sources == reference_sources(events)
+        assert got_sources == reference_sources(logs)
+        for row in sources:
+            assert row.conversion is None or 0 <= row.conversion <= 100
         got_attribution = {
             r.source: (r.first_touch_leads, r.last_touch_leads, r.first_touch_hot, r.last_touch_hot)
             for r in reports.attribution(quiz, start, end)
         }
-        assert got_attribution == reference_attribution(events)
+        assert got_attribution == reference_attribution(logs)
+        # One count of leads, whichever table shows it.
+        leads = reports.funnel(quiz, start, end)[-1].count
+        assert sum(r.leads for r in sources) == leads
+        assert sum(v[0] for v in got_attribution.values()) == leads
         got_timing = [(t.count, t.median_s, t.p90_s) for t in reports.timing(quiz, start, end)]
-        assert got_timing == reference_timing(events)
+        assert got_timing == reference_timing(logs)
     finally:
         ConversionEvent.objects.filter(quiz=quiz).delete()  # tests only: events are append-only
         Attempt.objects.filter(quiz=quiz).delete()
 
 
-def test_a_branch_is_not_counted_as_drop_off(client, scorecard):
-    from tests.visitor import HOT_RUN, question, run, step_url
+def _today(quiz, unit="attempts", *, start=None, end=None):
+    now = datetime.now(UTC)
+    return reports.funnel(
+        quiz, start or now - timedelta(days=1), end or now + timedelta(days=1), unit
+    )
 
+
+def _step(funnel, words):
+    return next(s for s in funnel if words in s.label)
+
+
+def test_a_branch_is_not_counted_as_drop_off(client, scorecard):
     no_run = [("Do you advertise?", ("No",), {}), *HOT_RUN[2:]]
     for steps in (HOT_RUN, no_run):
         attempt = run(client, scorecard, steps=steps)
         for text, *_ in steps:
             client.get(step_url(attempt, question(scorecard, text)))
+    tagging = _step(_today(scorecard), "tag links")
+    assert (tagging.count, tagging.shown, tagging.from_previous) == (1, 1, 100.0)
+    assert (tagging.left_here, tagging.other_path) == (0, 0)
+
+
+def test_going_back_to_take_the_other_branch_is_not_leaving(scorecard):
+    """Two visitors see "How do you tag links?": one closes the tab there, the other
+    goes Back, answers No instead (which skips it) and closes the tab on the next one."""
+    closed, went_back = Client(), Client()
+    for visitor in (closed, went_back):
+        attempt = start(visitor, scorecard)
+        answer(visitor, attempt, "Do you advertise?", "Yes")
+        visitor.get(step_url(attempt, question(scorecard, "How do you tag links?")))
+    went_back.get(step_url(attempt, question(scorecard, "Do you advertise?")))
+    answer(went_back, attempt, "Do you advertise?", "No")
+    went_back.get(step_url(attempt, question(scorecard, "What do you track?")))
+
+    funnel = _today(scorecard)
+    tagging, tracking = _step(funnel, "tag links"), _step(funnel, "What do you track?")
+    assert (tagging.shown, tagging.count, tagging.left_here, tagging.other_path) == (2, 0, 1, 1)
+    assert (tracking.shown, tracking.count, tracking.left_here) == (1, 0, 1)
+    # The left-here column adds up to the attempts that left, no more.
+    assert funnel.left == 2 == sum(s.left_here or 0 for s in funnel)
+
+
+def test_a_run_cut_by_the_range_is_counted_whole_by_when_it_started(scorecard):
+    """One attempt starts before the range and finishes in it; another starts in the
+    range and finishes after it. Only the second counts, and all of it."""
+    before, inside = Client(), Client()
+    early = start(before, scorecard)
+    cut = datetime.now(UTC)
+    late = start(inside, scorecard)
+    for visitor, attempt in ((before, early), (inside, late)):
+        for text, labels, kwargs in HOT_RUN:
+            answer(visitor, attempt, text, *labels, **kwargs)
+        submit_lead(visitor, attempt)
+    end = datetime.now(UTC)
+    ConversionEvent.objects.filter(attempt=late).exclude(name="quiz_started").update(
+        occurred_at=end + timedelta(hours=1)  # tests only: the rest of the run came later
+    )
+
+    funnel = _today(scorecard, start=cut, end=end)
+    assert [(s.key, s.count) for s in funnel if s.shown is None] == [
+        ("quiz_started", 1),
+        ("quiz_completed", 1),
+        ("lead_submitted", 1),
+    ]
+    assert all(s.count == 1 for s in funnel if s.shown is not None and "tag" not in s.label)
+    assert_plausible(funnel)
+    assert [r.leads for r in reports.sources(scorecard, cut, end)] == [1]
+
+
+def test_a_visitor_who_submits_twice_converts_once(client, scorecard):
+    for _ in range(2):
+        submit_lead(client, run(client, scorecard))
     now = datetime.now(UTC)
-    tagging = next(
-        s
-        for s in reports.funnel(scorecard, now - timedelta(days=1), now + timedelta(days=1))
-        if "tag links" in s.label
-    )
-    assert (tagging.count, tagging.shown, tagging.dropoff, tagging.from_previous) == (
-        1,
-        1,
-        0,
-        100.0,
-    )
+    [row] = reports.sources(scorecard, now - timedelta(days=1), now + timedelta(days=1))
+    assert (row.visitors, row.converted, row.leads, row.conversion) == (1, 1, 2, 100.0)
+    visitors = _today(scorecard, "visitors")
+    assert [(s.key, s.count) for s in visitors if s.shown is None][-1] == ("lead_submitted", 1)
+    assert _today(scorecard)[-1].count == 2  # in attempts
+
+
+def test_a_lead_marked_as_automated_is_left_out_of_every_table(client, scorecard):
+    submit_lead(client, run(client, scorecard))
+    # What the honeypot does to the lead's event (tests only: events are append-only).
+    ConversionEvent.objects.filter(name="lead_submitted").update(is_bot=True)
+    now = datetime.now(UTC)
+    window = (now - timedelta(days=1), now + timedelta(days=1))
+    assert _today(scorecard)[-1].count == 0
+    assert [r.leads for r in reports.sources(scorecard, *window)] == [0]
+    assert reports.attribution(scorecard, *window) == []
