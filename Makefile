@@ -12,7 +12,7 @@ help:
 	@echo "make run     install, migrate, load the demo quiz and start web + worker + scheduler"
 	@echo "make dev     the same with DEBUG=true and Django's runserver (tracebacks, reloading)"
 	@echo "make test    install and run the whole test suite (browser tests included)"
-	@echo "make lint    ruff, makemigrations --check"
+	@echo "make lint    ruff, makemigrations --check, the import contract (lint-imports)"
 	@echo "make bench   the benchmarks, on PostgreSQL (DATABASE_URL)"
 
 $(BIN)/uv:
@@ -60,6 +60,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format .

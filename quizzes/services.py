@@ -101,8 +101,10 @@ def _clean_answer(
             f"Choose a value from {question.rating_min} to {question.rating_max}.", "bad_rating"
         )
     if len(text) > TEXT_ANSWER_MAX:
+        # Written as the counter under the box writes it (1,000).
         raise ValidationError(
-            f"Keep the answer to {TEXT_ANSWER_MAX} characters or fewer.", "too_long"
+            f"Keep the answer to {TEXT_ANSWER_MAX:,} characters or fewer (it has {len(text):,}).",
+            "too_long",
         )
     empty = not choices and rating is None and not text.strip()
     if empty and question.required:

@@ -253,3 +253,34 @@ class TestBadInput:
         q1 = question(scorecard, "Do you advertise?")
         assert client.post(step_url(attempt, q1), answer_data(q1, "Yes")).status_code == 404
         assert not Answer.objects.exists()
+
+
+class TestOneValidatorPerRule:
+    """The form parses; the service holds the answer's rules, so a rule is checked once."""
+
+    def test_an_option_of_another_question_is_refused_by_the_service(self, client, scorecard):
+        attempt = start(client, scorecard)
+        first = question(scorecard, "Do you advertise?")
+        other = question(scorecard, "What do you track?").choices.first()
+        response = client.post(step_url(attempt, first), {"answer": str(other.pk)})
+        assert response.status_code == 422
+        assert "That answer is not one of this question&#x27;s options." in (
+            response.content.decode()
+        )
+        assert not Answer.objects.exists()
+
+    def test_a_required_question_left_empty_gets_the_services_message(self, client, scorecard):
+        attempt = start(client, scorecard)
+        first = question(scorecard, "Do you advertise?")
+        response = client.post(step_url(attempt, first), {})
+        assert response.status_code == 422
+        assert "Please answer this question to continue." in response.content.decode()
+
+    def test_the_form_leaves_the_rules_to_the_service(self, scorecard):
+        from quizzes.forms import AnswerForm
+
+        first = question(scorecard, "Do you advertise?")
+        form = AnswerForm({"answer": "999999"}, question=first)
+        assert form.is_valid()  # parsed: an id; whether it is an option is the service's word
+        assert form.cleaned_answer() == {"choice_ids": [999999]}
+        assert not AnswerForm({"answer": "²"}, question=first).is_valid()
