@@ -41,9 +41,10 @@ def generate(quiz, questions):
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO quizzes_attempt (quiz_id, token, start_key, visitor_id, is_preview, started_at)
+            INSERT INTO quizzes_attempt
+              (quiz_id, token, start_key, visitor_id, is_preview, started_at, first_touch, last_touch)
             SELECT %s, 'bench-' || i, md5(i::text)::uuid, 'v' || (i %% 70000), false,
-                   now() - (i %% 2592000) * interval '1 second'
+                   now() - (i %% 2592000) * interval '1 second', '{}', '{}'
             FROM generate_series(1, %s) AS i
             """,
             [quiz.pk, ATTEMPTS],

@@ -1,7 +1,11 @@
 """Reports computed from conversion events, the source of truth.
 
-Bots and previews are always left out. A report counts the attempts that
-*started* within the date range (by their quiz_started event), each one whole:
+One rule decides what counts, in every report: an attempt counts when it is not a
+preview and either its start is not flagged as a bot or it has a lead that is not
+(a person who typed an e-mail and passed the honeypot, whatever their User-Agent
+looked like); all the events of a counted attempt count, except a lead flagged by
+the honeypot (spam stays out, as in the sales inbox). A report counts the attempts
+that *started* within the date range (by their quiz_started event), each one whole:
 all its events count, even those after the range ends. Filtering the events
 by date instead would cut runs in two, and a step could exceed the one before
 it. Views of the intro come before any attempt and count when they happened
@@ -19,7 +23,17 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Case, F, IntegerField, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -55,19 +69,78 @@ def report_query(fn):
     return run
 
 
-def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
-    """The quiz_started events of the attempts a report counts: started within the range,
-    not by a bot, not a preview. Their later events count unless marked themselves (a
-    lead that filled the honeypot, say), as everywhere: bots and previews are left out.
-    """
+def _human_lead() -> Exists:
+    """The start's attempt has a lead not flagged as a bot: a person who passed the
+    honeypot. Correlated: it is looked up (on event_once_per_attempt) only for the few
+    starts flagged as bots."""
+    return Exists(
+        ConversionEvent.objects.filter(
+            attempt_id=OuterRef("attempt_id"),
+            name="lead_submitted",
+            is_bot=False,
+            is_preview=False,
+        )
+    )
+
+
+def _human_leads(quiz: Quiz, start: datetime) -> QuerySet[ConversionEvent]:
+    """attempt_id of the quiz's leads not flagged as bots from the range's start on (a
+    lead comes after its start), read from the report index."""
     return ConversionEvent.objects.filter(
+        quiz=quiz, name="lead_submitted", occurred_at__gte=start, is_bot=False, is_preview=False
+    ).values("attempt_id")
+
+
+def _counted_start() -> Q:
+    """The rule on a quiz_started event: not a preview, and not flagged as a bot or
+    followed by a lead that is not. The User-Agent's guess marks; it never drops a person
+    who gave their e-mail, so the dashboard counts the leads the inbox shows."""
+    return Q(is_preview=False) & (Q(is_bot=False) | _human_lead())
+
+
+def _starts_sql(
+    quiz: Quiz, start: datetime, end: datetime, *columns: str, **annotations
+) -> tuple[str, list]:
+    """SQL of `columns` for each start attempts_started selects, written as the starts not
+    flagged UNION ALL those flagged with a human lead (the same rule, the two cases
+    disjoint). One OR with a subquery would leave the planner guessing the starts' size:
+    it then loops over the events where it should hash the starts."""
+    base = ConversionEvent.objects.filter(
         quiz=quiz,
         name="quiz_started",
         occurred_at__gte=start,
         occurred_at__lt=end,
-        is_bot=False,
         is_preview=False,
         attempt__isnull=False,
+    ).annotate(**annotations)
+    people, p_params = _sql(base.filter(is_bot=False).values_list(*columns))
+    marked, m_params = _sql(base.filter(_human_lead(), is_bot=True).values_list(*columns))
+    return f"{people} UNION ALL {marked}", p_params + m_params
+
+
+# The rule on the other events of a counted attempt: all count but a spam lead.
+COUNTED_EVENT = Q(is_preview=False) & (Q(is_bot=False) | ~Q(name="lead_submitted"))
+
+
+def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+    """The quiz_started events of the attempts a report counts: started within the range
+    and counted by the rule (see the module's docstring)."""
+    return ConversionEvent.objects.filter(
+        _counted_start(),
+        quiz=quiz,
+        name="quiz_started",
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        attempt__isnull=False,
+    )
+
+
+def run_events(quiz: Quiz, start: datetime, **filters) -> QuerySet[ConversionEvent]:
+    """The quiz's events from the range's start on that count when their attempt does
+    (every event of an attempt comes after its start: the range's start bounds the scan,
+    on the report index; the range's end does not)."""
+    return ConversionEvent.objects.filter(
+        COUNTED_EVENT, quiz=quiz, occurred_at__gte=start, **filters
     )
 
 
@@ -86,8 +159,7 @@ def _starts(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[str,
     """SQL of (attempt_id, unit) for each attempt started in the range: its unit is the
     attempt itself or the visitor who started it (even if they finished on another
     device)."""
-    started = attempts_started(quiz, start, end).annotate(unit=F(UNITS[unit]))
-    return _sql(started.values_list("attempt_id", "unit"))
+    return _starts_sql(quiz, start, end, "attempt_id", "unit", unit=F(UNITS[unit]))
 
 
 def _run_rows(
@@ -100,11 +172,7 @@ def _run_rows(
     size and hashes them, the smaller side, rather than the events.
     """
     s_sql, s_params = _starts(quiz, start, end, unit)
-    # Every event of an attempt comes after its start: the range's start bounds the
-    # scan (on the report index), the range's end does not.
-    events = ConversionEvent.objects.filter(
-        quiz=quiz, occurred_at__gte=start, name__in=names, is_bot=False, is_preview=False
-    )
+    events = run_events(quiz, start, name__in=names)
     e_sql, e_params = _sql(
         events.values_list("attempt_id", "name", "question_id", "occurred_at", "id")
     )
@@ -324,9 +392,7 @@ def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[d
     if unit == "attempts":
         # An event's attempt is its unit: no need to go through the starts again.
         def named(names):
-            events = ConversionEvent.objects.filter(
-                quiz=quiz, occurred_at__gte=start, name__in=names, is_bot=False, is_preview=False
-            ).annotate(unit=F("attempt_id"))
+            events = run_events(quiz, start, name__in=names).annotate(unit=F("attempt_id"))
             return _sql(events.values_list("unit", "name", "question_id", "occurred_at", "id"))
 
         d_sql, d_params = named(["quiz_completed"])
@@ -383,14 +449,20 @@ def _answered_unseen(quiz: Quiz, start: datetime, end: datetime, unit: str) -> l
 
 def came(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
     """The events that bring a visitor to the quiz within the range: views of the intro
-    and starts (the same filter as attempts_started: a start always has its attempt)."""
+    not flagged as a bot or preview, and the starts of the attempts that count (the same
+    rule as attempts_started: a start always has its attempt)."""
     return ConversionEvent.objects.filter(
+        # Flagged views never count, flagged starts by the rule. Written as one condition
+        # on all the rows (not one per name), the leads as a set hashed once from the
+        # report index: the planner then sizes the rows right and hashes them, where a
+        # correlated EXISTS here made it sort them.
+        Q(is_bot=False)
+        | Q(attempt_id__in=Subquery(_human_leads(quiz, start)), name="quiz_started"),
         quiz=quiz,
+        is_preview=False,
         name__in=["quiz_viewed", "quiz_started"],
         occurred_at__gte=start,
         occurred_at__lt=end,
-        is_bot=False,
-        is_preview=False,
     )
 
 
@@ -423,11 +495,9 @@ class Timing:
 def timing(quiz: Quiz, start: datetime, end: datetime) -> list[Timing]:
     """Time to complete (quiz_started → quiz_completed) and per question (shown → answered),
     in attempts: those started within the range, whenever they finished."""
-    events = ConversionEvent.objects.filter(
-        quiz=quiz,
-        occurred_at__gte=start,
-        is_bot=False,
-        is_preview=False,
+    events = run_events(
+        quiz,
+        start,
         attempt_id__in=Subquery(attempts_started(quiz, start, end).values("attempt_id")),
     )
     durations = [
@@ -486,11 +556,8 @@ FIRST_TOUCH = ("ft_source", "ft_medium", "ft_campaign", "ft_referrer")
 def _leads(quiz: Quiz, start: datetime, end: datetime, *touch: str) -> tuple[str, list]:
     """SQL of the leads of the attempts started within the range, with the start's
     visitor and touch columns (an attempt's attribution is fixed when it starts)."""
-    starts = attempts_started(quiz, start, end).values_list("attempt_id", "visitor_id", *touch)
-    s_sql, s_params = _sql(starts)
-    leads = ConversionEvent.objects.filter(
-        quiz=quiz, name="lead_submitted", occurred_at__gte=start, is_bot=False, is_preview=False
-    ).annotate(
+    s_sql, s_params = _starts_sql(quiz, start, end, "attempt_id", "visitor_id", *touch)
+    leads = run_events(quiz, start, name="lead_submitted").annotate(
         tier=KT("properties__tier"),
         percent=Cast(KT("properties__percent"), IntegerField()),
         hot=Case(When(properties__top_tier=True, then=1), default=0),

@@ -3,7 +3,8 @@
 The logs are generated as a visitor would make them (views, starts, branches,
 Back to take the other branch, abandoned, answered-then-closed and resumed
 attempts, runs finished on another device, shared visitors, ties in time,
-runs that cross the range's edges) and stored as real events; the reference
+runs that cross the range's edges, runs by a browser that looks automated that end
+with a person's lead and ones that do not, spam leads) and stored as real events; the reference
 computes each report from the same list in Python. Whatever the log, every
 step is at most its base, every rate lies within 0-100 % and the left-here
 column adds up to the attempts (or visitors) that left.
@@ -99,7 +100,10 @@ def attempt_logs(draw):
     if draw(st.booleans()):
         percent = draw(st.integers(0, 100))
         tier = "Cold" if percent < 50 else "Warm" if percent < 80 else "Hot"
-        add("lead_submitted", percent=percent, tier=tier)
+        # A lead is flagged by the honeypot alone, whatever the browser looked like: a
+        # run by an automated-looking browser can end with a person's lead.
+        spam = draw(st.integers(0, 3)) == 0
+        add("lead_submitted", percent=percent, tier=tier, bot=spam)
     return attempt
 
 
@@ -136,7 +140,7 @@ def _store(quiz, logs):
                     ft_campaign=ft[2],
                     ft_referrer=ft[3],
                     lt_source=e.get("lt", log["lt"]),
-                    is_bot=log["bot"],
+                    is_bot=e.get("bot", log["bot"]),
                     is_preview=log["preview"],
                 )
             )
@@ -146,8 +150,20 @@ def _store(quiz, logs):
 # The reference: the same definitions, written plainly over the list of logs.
 
 
+def _spam(e):
+    return e["name"] == "lead_submitted" and e["bot"]
+
+
 def _counted(log):
-    return not log["bot"] and not log["preview"]
+    """An attempt counts when it is no preview, and its start is not a bot's or it
+    ends with a lead that is not spam (a person who gave their e-mail)."""
+    human_lead = any(e["name"] == "lead_submitted" and not _spam(e) for e in log["events"])
+    return not log["preview"] and (not log["bot"] or human_lead)
+
+
+def events_of(log):
+    """The events of a counted attempt that count: all but a spam lead."""
+    return [e for e in log["events"] if not _spam(e)]
 
 
 def _in_window(t):
@@ -155,14 +171,21 @@ def _in_window(t):
 
 
 def selected(logs):
-    """The attempts a report counts: started within the range, no bot, no preview."""
+    """The attempts a report counts: started within the range and counted."""
     return [
         log for log in logs if _counted(log) and log["events"] and _in_window(log["events"][0]["t"])
     ]
 
 
 def views_in_window(logs):
-    return [(log, e) for log in logs if _counted(log) for e in log["views"] if _in_window(e["t"])]
+    """Views of the intro come before any attempt: those of a bot or preview stay out."""
+    return [
+        (log, e)
+        for log in logs
+        if not log["bot"] and not log["preview"]
+        for e in log["views"]
+        if _in_window(e["t"])
+    ]
 
 
 def reference_came(logs):
@@ -176,9 +199,9 @@ def reference_funnel(logs, unit):
     """[(key, count, base, left_here, other_path)] and the units that left."""
     units = defaultdict(list)
     for log in selected(logs):
-        units[log["events"][0]["attempt"] if unit == "attempts" else log["visitor"]] += log[
-            "events"
-        ]
+        units[log["events"][0]["attempt"] if unit == "attempts" else log["visitor"]] += events_of(
+            log
+        )
 
     def did(events, name, q=None):
         return any(e["name"] == name and e.get("q") == q for e in events)
@@ -232,7 +255,7 @@ def reference_sources(logs):
     for log in selected(logs):  # the start's visitor and touch, for the whole attempt
         row = table[log["ft"]]
         row["visitors"].add(log["visitor"])
-        for e in log["events"]:
+        for e in events_of(log):
             if e["name"] == "lead_submitted":
                 row["converted"].add(log["visitor"])
                 row["leads"] += 1
@@ -253,7 +276,7 @@ def reference_sources(logs):
 def reference_attribution(logs):
     table = defaultdict(lambda: [0, 0, 0, 0])
     for log in selected(logs):
-        for e in log["events"]:
+        for e in events_of(log):
             if e["name"] == "lead_submitted":
                 hot = e["tier"] == "Hot"
                 table[log["ft"][0]][0] += 1
@@ -264,7 +287,7 @@ def reference_attribution(logs):
 
 
 def reference_timing(logs):
-    events = [e for log in selected(logs) for e in log["events"]]
+    events = [e for log in selected(logs) for e in events_of(log)]
     durations = [e["duration_ms"] / 1000 for e in events if e["name"] == "quiz_completed"]
 
     def summary(values):
@@ -444,3 +467,34 @@ def test_a_lead_marked_as_automated_is_left_out_of_every_table(client, scorecard
     assert _today(scorecard)[-1].count == 0
     assert [r.leads for r in reports.sources(scorecard, *window)] == [0]
     assert reports.attribution(scorecard, *window) == []
+
+
+HEADLESS = "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/126.0.6478.126 Safari/537.36"
+
+
+def test_a_person_whose_browser_looks_automated_counts_whole_in_every_table(scorecard):
+    """They typed an e-mail and left the honeypot empty: their run counts, start to lead,
+    in attempts and visitors, in Sources and first-against-last; a bot that leaves no
+    lead stays out."""
+    person, crawler = (
+        Client(headers={"User-Agent": HEADLESS}),
+        Client(headers={"User-Agent": HEADLESS}),
+    )
+    submit_lead(person, run(person, scorecard))
+    run(crawler, scorecard)
+    assert ConversionEvent.objects.filter(name="quiz_started", is_bot=True).count() == 2
+    now = datetime.now(UTC)
+    window = (now - timedelta(days=1), now + timedelta(days=1))
+    for unit in ("attempts", "visitors"):
+        funnel = _today(scorecard, unit)
+        assert [(s.key, s.count) for s in funnel if s.shown is None][-3:] == [
+            ("quiz_started", 1),
+            ("quiz_completed", 1),
+            ("lead_submitted", 1),
+        ], unit
+        assert all(s.count == 1 for s in funnel if s.shown is not None and "tag" not in s.label)
+        assert_plausible(funnel)
+    [row] = reports.sources(scorecard, *window)
+    assert (row.visitors, row.converted, row.leads) == (1, 1, 1)
+    assert [r.first_touch_leads for r in reports.attribution(scorecard, *window)] == [1]
+    assert reports.timing(scorecard, *window)[0].count == 1
