@@ -33,7 +33,13 @@ class Rule(models.Model):
         "Resume) sends them.",
     )
     trigger = models.CharField(
-        max_length=40, choices=[(n, n) for n in plan.PLAN], default="lead_submitted"
+        max_length=40,
+        # In words first (the plan's description up to its first colon), the name after.
+        choices=[
+            (n, f"{spec.description.split(':')[0].rstrip('.')} ({n})")
+            for n, spec in plan.PLAN.items()
+        ],
+        default="lead_submitted",
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
