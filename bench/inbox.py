@@ -22,9 +22,10 @@ def generate(quiz, tier):
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO quizzes_attempt (quiz_id, token, start_key, visitor_id, is_preview, started_at)
+            INSERT INTO quizzes_attempt
+              (quiz_id, token, start_key, visitor_id, is_preview, started_at, first_touch, last_touch)
             SELECT %s, 'bench-' || i, md5(i::text)::uuid, 'v' || i, false,
-                   now() - (i %% 2592000) * interval '1 second'
+                   now() - (i %% 2592000) * interval '1 second', '{}', '{}'
             FROM generate_series(1, %s) AS i
             """,
             [quiz.pk, LEADS],
@@ -36,10 +37,10 @@ def generate(quiz, tier):
               (attempt_id, quiz_id, email, name, company, phone, consent_given, consent_text,
                score_points, score_max, score_percent, tier_id, tier_name, tier_colour,
                category_scores, source, attribution, answers, status, is_spam, is_preview,
-               created_at)
+               looks_automated, created_at)
             SELECT a.id, %s, 'person' || (a.i / 2.5)::int || '@example.com', 'Person', '', '',
                    false, '', a.i %% 41, 40, (a.i %% 41) * 100 / 40, %s, 'Warm', '#d97706',
-                   '[]', 'newsletter', '{}', '[]', 'new', a.i %% 50 = 0, false, a.started_at
+                   '[]', 'newsletter', '{}', '[]', 'new', a.i %% 50 = 0, false, false, a.started_at
             FROM (SELECT id, started_at, row_number() OVER (ORDER BY id) AS i
                   FROM quizzes_attempt WHERE token LIKE 'bench-%%') AS a
             """,
