@@ -135,6 +135,23 @@ def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[Con
     )
 
 
+@report_query
+def bot_attempts(quiz: Quiz, start: datetime, end: datetime) -> int:
+    """Attempts started within the range that the rule leaves out as a bot's: flagged by
+    the User-Agent and never followed by a person's lead. The dashboard says how many, so
+    a marketer testing with a headless browser sees why their runs are not counted."""
+    return ConversionEvent.objects.filter(
+        ~_human_lead(),
+        quiz=quiz,
+        name="quiz_started",
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        is_preview=False,
+        is_bot=True,
+        attempt__isnull=False,
+    ).count()
+
+
 def run_events(quiz: Quiz, start: datetime, **filters) -> QuerySet[ConversionEvent]:
     """The quiz's events from the range's start on that count when their attempt does
     (every event of an attempt comes after its start: the range's start bounds the scan,

@@ -36,6 +36,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     status = 200
     if form.is_valid():
         context.update({name: _table(form, name) for name in REPORTS})
+        start, end = form.bounds()
+        context["bot_attempts"] = reports.bot_attempts(form.cleaned_data["quiz"], start, end)
         context["query"] = request.GET.urlencode()
     else:
         status = 400

@@ -85,3 +85,12 @@ def test_the_dashboard_counts_the_leads_the_inbox_shows(scorecard, admin_client)
     assert rows["Lead submitted"][1] == "2"
     # The automated-looking person's run counts whole, so no step exceeds its base.
     assert (rows["Started"][1], rows["Completed"][1]) == ("3", "3")
+
+
+def test_the_dashboard_says_how_many_runs_it_left_out_as_a_bots(scorecard):
+    # A headless browser that never gives an e-mail: left out, and the page says so.
+    run(Client(headers={"User-Agent": HEADLESS}), scorecard)
+    _lead_from(scorecard, HEADLESS, email="ada@example.com")  # a person: counted, not left out
+    page = _staff("Marketers").get("/dashboard/", {"quiz": scorecard.pk}).content.decode()
+    assert "Left out: <strong>1</strong> attempt by a bot" in page
+    assert "started <strong>1</strong> attempt" in page
