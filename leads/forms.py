@@ -100,7 +100,9 @@ class SalesFilterForm(CleanForm):
 
     q = forms.CharField(required=False, max_length=100, label="Search")
     tier = forms.CharField(required=False, max_length=60)
-    quiz = forms.ModelChoiceField(queryset=Quiz.objects.order_by("title"), required=False)
+    quiz = forms.ModelChoiceField(
+        queryset=Quiz.objects.order_by("title"), required=False, empty_label="Any quiz"
+    )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Lead.Status.choices])
     owner = forms.CharField(required=False, max_length=20)
     start = DateField(required=False, label="From")

@@ -64,6 +64,7 @@ class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
             kwargs["queryset"] = (
                 Question.objects.filter(quiz=quiz) if quiz else Question.objects.none()
             )
+            kwargs["empty_label"] = "The next question"  # what no branch means
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

@@ -68,3 +68,8 @@ def test_the_leads_column_leaves_out_preview_runs(admin_client, scorecard):
     LeadFactory(attempt=AttemptFactory(quiz=scorecard, is_preview=True), is_preview=True)
     page = admin_client.get(CHANGELIST).content.decode()
     assert re.search(r'<td class="field-lead_total">1</td>', page), page
+
+
+def test_no_branch_reads_as_the_next_question(admin_client, scorecard):
+    page = admin_client.get(f"/admin/quizzes/quiz/{scorecard.pk}/change/").content.decode()
+    assert '<option value="" selected>The next question</option>' in page

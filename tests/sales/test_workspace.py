@@ -296,3 +296,8 @@ def test_without_javascript_the_fallback_links_open_whole_pages(client, seller):
         assert "<html" in page and "quizfunnel.css" in page, url  # styled, not a raw fragment
         partial = client.get(url, headers={"HX-Request": "true"}).content.decode()
         assert "<html" not in partial and 'class="card"' in partial, url
+
+
+def test_every_filter_says_any_when_it_is_not_set(client, seller):
+    page = client.get(INBOX).content.decode()
+    assert "Any quiz" in page and "Any status" in page and "---------" not in page
