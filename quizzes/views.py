@@ -9,11 +9,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import push_url
 
 from quizzes.forms import AnswerForm, StartForm
 from quizzes.models import Attempt, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
-from quizzes.selectors import attempt_get_for_visitor, attempt_state, quiz_get_for_visitor
+from quizzes.selectors import (
+    AttemptState,
+    attempt_get_for_visitor,
+    attempt_state,
+    quiz_get_for_visitor,
+)
 from quizzes.services import (
     AttemptFinished,
     answer_submit,
@@ -112,27 +118,47 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
 
     question = state.questions[question_id]
     answer = state.answers.get(question_id)
-    status = 200
-    if request.method == "POST":
-        form = AnswerForm(request.POST, question=question, answer=answer)
-        if form.is_valid():
-            try:
-                result = answer_submit(
-                    attempt=attempt,
-                    question_id=question_id,
-                    visitor=request.tracking,
-                    **form.cleaned_answer(),
-                )
-            except AttemptFinished as error:
-                return render_problem(request, error.messages[0], link=result_link)
-            except ValidationError as error:
-                form.add_error("answer", error)
-            else:
-                return redirect(next_url(attempt, result.next_question_id))
-        status = INVALID
-    else:
-        form = AnswerForm(question=question, answer=answer)
+    if request.method != "POST":
+        return _step_page(request, attempt, state, question_id)
+    form = AnswerForm(request.POST, question=question, answer=answer)
+    if form.is_valid():
+        try:
+            result = answer_submit(
+                attempt=attempt,
+                question_id=question_id,
+                visitor=request.tracking,
+                **form.cleaned_answer(),
+            )
+        except AttemptFinished as error:
+            return render_problem(request, error.messages[0], link=result_link)
+        except ValidationError as error:
+            form.add_error("answer", error)
+        else:
+            following = result.next_question_id
+            if request.htmx and following is not None:
+                # One round trip: the next card comes in this answer, with its own URL
+                # pushed (a refresh or a copied link shows that step). Without
+                # JavaScript, and towards the lead form, post/redirect/get as before.
+                page = _step_page(request, attempt, attempt_state(attempt=attempt), following)
+                push_url(page, step_url(attempt, following))
+                return page
+            return redirect(next_url(attempt, following))
+    return _step_page(request, attempt, state, question_id, form=form, status=INVALID)
 
+
+def _step_page(
+    request: HttpRequest,
+    attempt: Attempt,
+    state: AttemptState,
+    question_id: int,
+    *,
+    form: AnswerForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The step of `question_id`: its card (htmx) or page, recorded as shown."""
+    question = state.questions[question_id]
+    if form is None:
+        form = AnswerForm(question=question, answer=state.answers.get(question_id))
     path = state.path
     position = path.position(question_id)
     previous = path.previous(question_id)

@@ -284,3 +284,29 @@ class TestOneValidatorPerRule:
         assert form.is_valid()  # parsed: an id; whether it is an option is the service's word
         assert form.cleaned_answer() == {"choice_ids": [999999]}
         assert not AnswerForm({"answer": "²"}, question=first).is_valid()
+
+
+class TestOneRoundTripPerStep:
+    def test_an_htmx_answer_brings_the_next_card_and_its_url(self, client, scorecard):
+        attempt = start(client, scorecard)
+        first = question(scorecard, "Do you advertise?")
+        yes = first.choices.get(label="Yes")
+        response = client.post(
+            step_url(attempt, first), {"answer": str(yes.pk)}, headers={"HX-Request": "true"}
+        )
+        assert response.status_code == 200  # no redirect, no second request
+        following = Answer.objects.get(question=first).attempt
+        pushed = response["HX-Push-Url"]
+        assert pushed.startswith(f"/q/{scorecard.slug}/t/{following.token}/q/")
+        assert pushed != step_url(attempt, first)
+        assert 'id="quiz-card"' in response.content.decode()
+        assert "<html" not in response.content.decode()  # the card alone
+        # The pushed URL is the step itself: a refresh shows the same card.
+        assert client.get(pushed).status_code == 200
+
+    def test_without_javascript_an_answer_still_redirects(self, client, scorecard):
+        attempt = start(client, scorecard)
+        first = question(scorecard, "Do you advertise?")
+        yes = first.choices.get(label="Yes")
+        response = client.post(step_url(attempt, first), {"answer": str(yes.pk)})
+        assert response.status_code == 302
