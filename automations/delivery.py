@@ -42,34 +42,36 @@ DELIVER_TASK = "automations.tasks.deliver"  # by name: tasks import this module,
 _publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-publisher")
 
 
-def _publish(ids: list[int]) -> None:
+def publish(ids: list[int], *, task: str = DELIVER_TASK, countdown: float | None = None) -> None:
+    """Send `task` for each outbox row id now (by name); a broker that is down is
+    the sweeper's to catch up with."""
     if not settings.AUTOMATIONS_QUEUE:
         return
-    for delivery_id in ids:
+    for pk in ids:
         try:
-            current_app.send_task(DELIVER_TASK, (delivery_id,), retry=False)
+            current_app.send_task(task, (pk,), countdown=countdown, retry=False)
         except Exception:  # the broker is down: the sweeper will send it
-            log.warning("Could not queue delivery %s; the sweeper will.", delivery_id)
+            log.warning("Could not queue %s for %s; the sweeper will.", task, pk)
 
 
-def queue_on_commit(ids: list[int]) -> None:
+def queue_on_commit(ids: list[int], *, task: str = DELIVER_TASK) -> None:
+    """Queue the outbox rows once their transaction commits, on the publisher thread."""
     if ids and settings.AUTOMATIONS_QUEUE:
-        transaction.on_commit(lambda: _publisher.submit(_publish, ids))
-
-
-def _schedule(delivery_id: int, delay: float) -> None:
-    if not settings.AUTOMATIONS_QUEUE:
-        return
-    try:
-        current_app.send_task(DELIVER_TASK, (delivery_id,), countdown=delay, retry=False)
-    except Exception:
-        log.warning("Could not schedule the retry of %s; the sweeper will.", delivery_id)
+        transaction.on_commit(lambda: _publisher.submit(publish, ids, task=task))
 
 
 def backoff(attempt: int) -> float:
     """Seconds before retry number `attempt` (1-based): base·2^(n-1), capped, ±25 % jitter."""
     delay = min(settings.AUTOMATIONS_BACKOFF_BASE * 2 ** (max(attempt, 1) - 1), 3600)
     return delay * random.uniform(0.75, 1.25)
+
+
+def retry_delay(failure: Failure, attempts: int) -> float:
+    """Seconds before the next try: at least Retry-After when the service gave one (a
+    little jitter on top), else the exponential backoff."""
+    if failure.retry_after is not None:
+        return failure.retry_after + random.uniform(0, 0.1 * failure.retry_after + 0.05)
+    return backoff(attempts)
 
 
 def action_hold_reason(action: Action) -> str:
@@ -167,16 +169,14 @@ def _failed(delivery: Delivery, failure: Failure) -> str:
         _finish(delivery, Delivery.Status.HELD, held_reason=reason[:500], last_error=error)
         rule_pause(rule=delivery.action.rule, reason=str(failure))
     elif failure.retryable and delivery.attempts < settings.AUTOMATIONS_MAX_ATTEMPTS:
-        delay = backoff(delivery.attempts)
-        if failure.retry_after is not None:
-            delay = failure.retry_after + random.uniform(0, 0.1 * failure.retry_after + 0.05)
+        delay = retry_delay(failure, delivery.attempts)
         _finish(
             delivery,
             Delivery.Status.RETRYING,
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
             last_error=error,
         )
-        _schedule(delivery.pk, delay)
+        publish([delivery.pk], countdown=delay)
     else:
         _finish(delivery, Delivery.Status.DEAD, last_error=error)
     return delivery.status
@@ -262,7 +262,7 @@ def deliveries_sweep() -> int:
             "pk", flat=True
         )[:1000]
     )
-    _publish(due)
+    publish(due)
     return len(due)
 
 

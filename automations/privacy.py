@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -32,7 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from automations.delivery import backoff
+from automations.delivery import publish, queue_on_commit, retry_delay
 from automations.models import Action, Delivery, DeliveryAttempt, Erasure
 from automations.senders import Failure, post_json
 from core.redaction import scrub
@@ -206,7 +204,7 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
             erasure.crm_next_attempt_at = erasure.scrub_again_at
     erasure.save()
     if erasure.crm_status == Erasure.CrmStatus.PENDING and not in_flight:
-        _queue_on_commit([erasure.pk])
+        queue_on_commit([erasure.pk], task=ERASE_TASK)
     return erasure
 
 
@@ -259,27 +257,7 @@ def leads_erase(*, leads: Iterable[Lead], by=None, by_label: str = "") -> list[E
 
 # --- The deletion at HubSpot (outbox) ---------------------------------------------------
 
-_publisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erasure-publisher")
-
-
-def _publish(ids: list[int], countdown: float | None = None) -> None:
-    from automations.tasks import erase_in_crm
-
-    if not settings.AUTOMATIONS_QUEUE:
-        return
-    for erasure_id in ids:
-        try:
-            erase_in_crm.apply_async((erasure_id,), countdown=countdown, retry=False)
-        except Exception:  # the broker is down: the sweeper will send it
-            log.warning(
-                "Could not queue the CRM deletion of erasure %s; the sweeper will.", erasure_id
-            )
-
-
-def _queue_on_commit(ids: list[int]) -> None:
-    # The request path never waits for the broker: queued on a thread after commit.
-    if ids and settings.AUTOMATIONS_QUEUE:
-        transaction.on_commit(lambda: _publisher.submit(_publish, ids))
+ERASE_TASK = "automations.tasks.erase_in_crm"  # by name, as deliveries are queued
 
 
 def erasure_crm_claim(erasure_id: int) -> uuid.UUID | None:
@@ -347,9 +325,7 @@ def erasure_crm_run(erasure_id: int) -> str | None:
             return _done(erasure, token, "HubSpot has no such contact.")
         reason = scrub(str(failure), (email,))[:1000]
         if failure.retryable and erasure.crm_attempts < settings.AUTOMATIONS_MAX_ATTEMPTS:
-            delay = backoff(erasure.crm_attempts)
-            if failure.retry_after is not None:
-                delay = failure.retry_after + random.uniform(0, 0.1 * failure.retry_after + 0.05)
+            delay = retry_delay(failure, erasure.crm_attempts)
             if _fenced(
                 erasure,
                 token,
@@ -358,7 +334,7 @@ def erasure_crm_run(erasure_id: int) -> str | None:
                 crm_next_attempt_at=timezone.now() + timedelta(seconds=delay),
                 crm_last_error=reason,
             ):
-                _publish([erasure.pk], countdown=delay)
+                publish([erasure.pk], task=ERASE_TASK, countdown=delay)
             return Erasure.CrmStatus.RETRYING
         _fenced(
             erasure, token, crm_status=Erasure.CrmStatus.DEAD, crm_claim=None, crm_last_error=reason
@@ -417,7 +393,7 @@ def erasures_sweep() -> int:
         .exclude(crm_email="")
         .values_list("pk", flat=True)[:1000]
     )
-    _publish(due)
+    publish(due, task=ERASE_TASK)
     return len(due)
 
 
@@ -434,7 +410,7 @@ def erasure_crm_retry(*, erasure: Erasure) -> bool:
         )
     )
     if updated:
-        _queue_on_commit([erasure.pk])
+        queue_on_commit([erasure.pk], task=ERASE_TASK)
     return bool(updated)
 
 

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 
 from automations.delivery import DELIVER_TASK, deliveries_sweep, delivery_run
-from automations.privacy import erasure_crm_run, erasures_sweep
+from automations.privacy import ERASE_TASK, erasure_crm_run, erasures_sweep
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def sweep_deliveries() -> int:
     return queued
 
 
-@shared_task(ignore_result=True, acks_late=True)
+@shared_task(name=ERASE_TASK, ignore_result=True, acks_late=True)
 def erase_in_crm(erasure_id: int) -> str | None:
     """Delete an erased person's contact at HubSpot; idempotent like deliver()."""
     return erasure_crm_run(erasure_id)

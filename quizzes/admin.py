@@ -42,7 +42,7 @@ class ChoiceForm(forms.ModelForm):
         field = self.fields.get("next_question")
         if field is None or not self.instance.question_id:
             return  # a question not saved yet: its place is not known
-        question = Question.objects.only("quiz_id", "order").get(pk=self.instance.question_id)
+        question = self.instance.question  # loaded with the choices (ChoiceInline)
         field.queryset = field.queryset.filter(quiz_id=question.quiz_id).filter(
             Q(order__gt=question.order) | Q(order=question.order, pk__gt=question.pk)
         )
@@ -57,6 +57,10 @@ class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     min_num = 0
     fields = ["order", "label", "points", "next_question"]
     sortable_field_name = "order"
+
+    def get_queryset(self, request):
+        # Each choice's form reads its question's place: one query for all of them.
+        return super().get_queryset(request).select_related("question")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "next_question":
