@@ -201,8 +201,36 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded images: var/media by default (served by the app itself, see quizzes.urls);
+# any S3-compatible storage through django-storages once MEDIA_S3_BUCKET is set.
+MEDIA_URL = env_str("MEDIA_URL", "/media/")
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET", "")
+if MEDIA_S3_BUCKET:
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("MEDIA_S3_REGION", "") or None,
+            "access_key": env_str("MEDIA_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("MEDIA_S3_SECRET_ACCESS_KEY", "") or None,
+            "custom_domain": env_str("MEDIA_S3_CUSTOM_DOMAIN", "") or None,
+            "location": env_str("MEDIA_S3_PREFIX", "media"),
+            # Images are public assets of a published quiz: plain URLs, no expiring signatures.
+            "querystring_auth": False,
+            "default_acl": None,
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# The largest upload accepted, and the largest picture (in pixels) Pillow may decode.
+QUIZ_IMAGE_MAX_BYTES = env_int("QUIZ_IMAGE_MAX_BYTES", 8 * 1024 * 1024)
+QUIZ_IMAGE_MAX_PIXELS = env_int("QUIZ_IMAGE_MAX_PIXELS", 40_000_000)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

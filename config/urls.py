@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
@@ -22,3 +23,10 @@ urlpatterns = [
     path("automations/", include("automations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
+
+# Uploaded pictures on the embedded default (files in var/media); with S3 they have URLs of
+# their own and the app serves none.
+if not settings.MEDIA_S3_BUCKET:
+    from quizzes.views import media_file
+
+    urlpatterns.append(re_path(r"^media/(?P<path>quiz-images/[\w.-]{1,120})$", media_file))

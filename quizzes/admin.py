@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
-from quizzes.models import Answer, Attempt, Category, Choice, Question, Quiz, Tier
+from quizzes.branding import AA_TEXT, contrast
+from quizzes.models import Answer, Attempt, Brand, Category, Choice, Question, Quiz, Tier
 from quizzes.services import (
     quiz_duplicate,
     quiz_problems,
@@ -55,7 +56,7 @@ class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     extra = 0
     max_num = MAX_CHOICES
     min_num = 0
-    fields = ["order", "label", "points", "next_question"]
+    fields = ["order", "label", "points", "next_question", "image", "image_alt"]
     sortable_field_name = "order"
 
     def get_queryset(self, request):
@@ -80,6 +81,7 @@ class QuestionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
     sortable_field_name = "order"
     fieldsets = [
         (None, {"fields": [("order", "kind", "required"), "text", "help_text", "category"]}),
+        ("Picture", {"classes": ["collapse"], "fields": [("image", "image_alt")]}),
         (
             "Rating scale (rating questions only)",
             {
@@ -119,6 +121,7 @@ class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):
         "headline",
         "body",
         ("cta_label", "cta_url"),
+        ("image", "image_alt"),
     ]
 
 
@@ -134,6 +137,7 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     save_on_top = True
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "start_label"]}),
+        ("Look", {"fields": ["brand", ("cover_image", "cover_alt")]}),
         ("Publishing", {"fields": ["status", "published_at", "readiness", "visitor_link"]}),
         (
             "Lead form",
@@ -298,3 +302,79 @@ class AttemptAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    """A reusable look; the quiz page's "+" beside Brand makes one without leaving the quiz."""
+
+    list_display = ["name", "swatch", "font", "corners", "quiz_total"]
+    search_fields = ["name"]
+    readonly_fields = ["contrast_check"]
+    fieldsets = [
+        (None, {"fields": ["name", ("logo", "logo_alt")]}),
+        (
+            "Colours",
+            {
+                "fields": [
+                    ("background_colour", "card_colour", "text_colour"),
+                    ("primary_colour", "button_text_colour"),
+                    "contrast_check",
+                ],
+                "description": "Quizzes with this brand can only be published when every "
+                "colour pair reads well (WCAG AA, 4.5:1).",
+            },
+        ),
+        ("Type and shape", {"fields": [("font", "corners")]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(quiz_count=Count("quizzes"))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A colour picker (the browser's own); it always sends #rrggbb.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name.endswith("_colour") and field is not None:
+            field.widget = forms.TextInput(attrs={"type": "color", "class": "vTextField"})
+        return field
+
+    @admin.display(description="quizzes", ordering="quiz_count")
+    def quiz_total(self, brand: Brand) -> int:
+        return brand.quiz_count
+
+    @admin.display(description="colours")
+    def swatch(self, brand: Brand) -> str:
+        look = brand.look
+        return format_html(
+            '<span style="display:inline-block;padding:.1rem .6rem;border-radius:4px;'
+            'background:{};color:{};border:1px solid {}">{}</span>',
+            look.primary,
+            look.button_text,
+            look.text,
+            "Aa",
+        )
+
+    @admin.display(description="contrast")
+    def contrast_check(self, brand: Brand) -> str:
+        if brand.pk is None:
+            return "Checked when you save."
+        look = brand.look
+        rows = [
+            (
+                name,
+                fg,
+                bg,
+                f"{contrast(fg, bg):.1f}:1",
+                "✓" if contrast(fg, bg) >= AA_TEXT else "✗ too low",
+            )
+            for name, fg, _, bg, _ in look.pairs()
+        ]
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><span style="background:{2};color:{1};padding:0 .4rem">{0}</span> '
+                "{3} {4}</li>",
+                rows,
+            ),
+        )

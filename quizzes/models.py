@@ -7,6 +7,7 @@ so editing a published quiz never changes what a visitor was already given.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -17,7 +18,73 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from quizzes.branding import CORNERS, FONTS, Look
+from quizzes.images import QuizImageField
+
 SECONDS_PER_QUESTION = 12
+
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #1f7a4d.")
+ALT_HELP = "Describe the picture for people who cannot see it (required with a picture)."
+
+
+def _alt_required(instance, image: str, alt: str) -> dict[str, str]:
+    if getattr(instance, image) and not getattr(instance, alt).strip():
+        return {alt: "Describe the picture: people who cannot see it hear this text instead."}
+    return {}
+
+
+class Brand(models.Model):
+    """A reusable look for quizzes: logo, colours, font and corners."""
+
+    name = models.CharField(max_length=100, unique=True)
+    logo = QuizImageField(help_text="Shown above the quiz. PNG, JPEG or WebP.")
+    logo_alt = models.CharField("logo text", max_length=200, blank=True, help_text=ALT_HELP)
+    background_colour = models.CharField(max_length=7, default="#f4f6f9", validators=[hex_colour])
+    card_colour = models.CharField(max_length=7, default="#ffffff", validators=[hex_colour])
+    text_colour = models.CharField(max_length=7, default="#1f2937", validators=[hex_colour])
+    primary_colour = models.CharField(
+        max_length=7,
+        default="#1d4ed8",
+        validators=[hex_colour],
+        help_text="Buttons, links, the progress bar and chosen answers.",
+    )
+    button_text_colour = models.CharField(max_length=7, default="#ffffff", validators=[hex_colour])
+    font = models.CharField(
+        max_length=30, choices=[(k, v[0]) for k, v in FONTS.items()], default="system"
+    )
+    corners = models.CharField(
+        max_length=10, choices=[(k, v[0]) for k, v in CORNERS.items()], default="rounded"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = _alt_required(self, "logo", "logo_alt")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def look(self) -> Look:
+        """The brand's look; a value that is not a colour (saved around the form) is ignored."""
+        default = Look()
+
+        def colour(value: str, fallback: str) -> str:
+            return value.lower() if _HEX.fullmatch(value or "") else fallback
+
+        return Look(
+            background=colour(self.background_colour, default.background),
+            card=colour(self.card_colour, default.card),
+            text=colour(self.text_colour, default.text),
+            primary=colour(self.primary_colour, default.primary),
+            button_text=colour(self.button_text_colour, default.button_text),
+            font=self.font if self.font in FONTS else default.font,
+            corners=self.corners if self.corners in CORNERS else default.corners,
+        )
 
 
 class Quiz(models.Model):
@@ -38,6 +105,16 @@ class Quiz(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     start_label = models.CharField(max_length=60, default="Start the quiz")
+    cover_image = QuizImageField(help_text="A picture on the quiz's first page.")
+    cover_alt = models.CharField("cover text", max_length=200, blank=True, help_text=ALT_HELP)
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quizzes",
+        help_text="Logo, colours and font. Leave empty for Quizfunnel's own look.",
+    )
 
     # The lead form.
     lead_form_title = models.CharField(
@@ -76,6 +153,15 @@ class Quiz(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    @property
+    def look(self) -> Look:
+        return self.brand.look if self.brand_id else Look()
+
+    def clean(self) -> None:
+        errors = _alt_required(self, "cover_image", "cover_alt")
+        if errors:
+            raise ValidationError(errors)
+
     def ordered_questions(self) -> list[Question]:
         return list(self.questions.order_by("order", "pk").prefetch_related("choices"))
 
@@ -105,9 +191,6 @@ class Category(models.Model):
         return self.name
 
 
-hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour such as #1f7a4d.")
-
-
 class Tier(models.Model):
     """A band of the overall percent, both ends included (Warm: 50 to 79 %)."""
 
@@ -120,6 +203,8 @@ class Tier(models.Model):
     body = models.TextField(max_length=4000, blank=True)
     cta_label = models.CharField("call to action label", max_length=80, blank=True)
     cta_url = models.URLField("call to action URL", max_length=500, blank=True)
+    image = QuizImageField(help_text="Optional picture on this tier's result.")
+    image_alt = models.CharField("picture text", max_length=200, blank=True, help_text=ALT_HELP)
 
     class Meta:
         ordering = ["min_percent", "pk"]
@@ -139,6 +224,9 @@ class Tier(models.Model):
             and self.min_percent > self.max_percent
         ):
             raise ValidationError({"max_percent": "The upper end must be at least the lower end."})
+        errors = _alt_required(self, "image", "image_alt")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Question(models.Model):
@@ -173,12 +261,19 @@ class Question(models.Model):
     )
     rating_min_label = models.CharField(max_length=40, blank=True, default="Not at all")
     rating_max_label = models.CharField(max_length=40, blank=True, default="Completely")
+    image = QuizImageField(help_text="Optional picture above the question.")
+    image_alt = models.CharField("picture text", max_length=200, blank=True, help_text=ALT_HELP)
 
     class Meta:
         ordering = ["order", "pk"]
 
     def __str__(self) -> str:
         return self.text
+
+    def clean(self) -> None:
+        errors = _alt_required(self, "image", "image_alt")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_choice(self) -> bool:
@@ -224,12 +319,19 @@ class Choice(models.Model):
         verbose_name="then go to",
         help_text="Optional branch: skip ahead to this later question.",
     )
+    image = QuizImageField(help_text="Optional: with pictures, the choices show as tiles.")
+    image_alt = models.CharField("picture text", max_length=200, blank=True, help_text=ALT_HELP)
 
     class Meta:
         ordering = ["order", "pk"]
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        errors = _alt_required(self, "image", "image_alt")
+        if errors:
+            raise ValidationError(errors)
 
 
 def new_attempt_token() -> str:

@@ -16,7 +16,9 @@ from quizzes.paths import Path, walk
 def quiz_get_for_visitor(*, slug: str, preview_user=None) -> Quiz:
     """A published quiz, or any quiz for a staff user previewing it; else 404."""
     # The question count comes in the same query (the intro and quiz_started show it).
-    quiz = get_object_or_404(Quiz.objects.annotate(questions_total=Count("questions")), slug=slug)
+    quiz = get_object_or_404(
+        Quiz.objects.select_related("brand").annotate(questions_total=Count("questions")), slug=slug
+    )
     if quiz.is_published:
         return quiz
     if preview_user is not None and preview_user.has_perm("quizzes.change_quiz"):
@@ -39,7 +41,7 @@ def attempt_touches(*, attempt: Attempt | None, visitor: Visitor | None) -> tupl
 def attempt_get_for_visitor(*, slug: str, token: str) -> Attempt:
     """The attempt behind an unguessable token; 404 for unknown tokens and unpublished quizzes."""
     attempt = get_object_or_404(
-        Attempt.objects.select_related("quiz"), token=token, quiz__slug=slug
+        Attempt.objects.select_related("quiz__brand"), token=token, quiz__slug=slug
     )
     if not (attempt.quiz.is_published or attempt.is_preview):
         raise Http404("No such quiz.")

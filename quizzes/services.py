@@ -251,8 +251,34 @@ def quiz_problems(*, quiz: Quiz) -> list[str]:
                     f"{label}: choice “{choice.label}” must lead to a later question, "
                     f"not to question {position[target] + 1}."
                 )
-    problems.extend(tier_coverage_problems(list(quiz.tiers.all())))
+    tiers = list(quiz.tiers.all())
+    problems.extend(tier_coverage_problems(tiers))
+    problems.extend(picture_problems(quiz=quiz, questions=questions, tiers=tiers))
+    if quiz.brand_id:
+        problems.extend(f"Brand “{quiz.brand.name}”: {p}" for p in quiz.look.problems())
     return problems
+
+
+def picture_problems(*, quiz: Quiz, questions: list[Question], tiers: list) -> list[str]:
+    """Every picture a visitor sees needs its words for people who cannot see it."""
+    missing = []
+    if quiz.cover_image and not quiz.cover_alt.strip():
+        missing.append("the cover")
+    for number, question in enumerate(questions, start=1):
+        if question.image and not question.image_alt.strip():
+            missing.append(f"question {number}")
+        missing.extend(
+            f"choice “{c.label}” of question {number}"
+            for c in question.choices.all()
+            if c.image and not c.image_alt.strip()
+        )
+    missing.extend(f"tier “{t.name}”" for t in tiers if t.image and not t.image_alt.strip())
+    if quiz.brand_id and quiz.brand.logo and not quiz.brand.logo_alt.strip():
+        missing.append(f"the logo of brand “{quiz.brand.name}”")
+    return [
+        f"Describe the picture of {where} (its text for people who cannot see it)."
+        for where in missing
+    ]
 
 
 def tier_coverage_problems(tiers: list) -> list[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.static import serve as static_serve
 from django_htmx.http import push_url
 
 from quizzes.forms import AnswerForm, StartForm
@@ -174,5 +176,16 @@ def _step_page(
         "progress_label": f"Question {position} of {path.total}",
         "back_url": step_url(attempt, previous) if previous else None,
         "action": step_url(attempt, question_id),
+        # With pictures on its choices, a question shows them as tiles.
+        "choice_pictures": {str(c.pk): c for c in question.choices.all() if c.image},
     }
     return render_card(request, "quizzes/step.html", context, status=status)
+
+
+@require_GET
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """A stored picture (embedded default). Names hold a digest of the content, so a name
+    never changes meaning: browsers may keep them for a year."""
+    response = static_serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

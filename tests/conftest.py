@@ -20,6 +20,12 @@ def _static_files_without_collectstatic():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    # Uploaded pictures go to a folder of the test's own, never into var/media.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @pytest.fixture
 def scorecard(db):
     return ScorecardFactory()
