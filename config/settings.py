@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "template_partials",
     "nested_admin",
@@ -164,6 +165,8 @@ TEMPLATES = [
         },
     },
 ]
+# Form widgets render with the project's templates too (the picture input's thumbnail).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Databases: PostgreSQL in production and CI, SQLite in var/ as the embedded default.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'quizfunnel.sqlite3'}")

@@ -335,7 +335,7 @@ class BrandAdmin(admin.ModelAdmin):
         # A colour picker (the browser's own); it always sends #rrggbb.
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name.endswith("_colour") and field is not None:
-            field.widget = forms.TextInput(attrs={"type": "color", "class": "vTextField"})
+            field.widget = forms.TextInput(attrs={"type": "color"})
         return field
 
     @admin.display(description="quizzes", ordering="quiz_count")

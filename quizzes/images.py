@@ -177,10 +177,25 @@ def srcset(name: str, *, storage=None) -> tuple[str, str]:
     return entries[0].rsplit(" ", 1)[0], ", ".join(entries)
 
 
+class PictureInput(forms.ClearableFileInput):
+    """The file input with a thumbnail of the picture it holds."""
+
+    template_name = "quizzes/widgets/picture_input.html"
+
+    def __init__(self, attrs=None):
+        super().__init__({"accept": "image/png,image/jpeg,image/webp,image/gif", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if self.is_initial(value):
+            context["widget"]["thumbnail"] = srcset(value.name, storage=value.storage)[0]
+        return context
+
+
 class ImageUploadField(forms.FileField):
     """A form field that accepts a picture and hands back its cleaned widths (`Cleaned`)."""
 
-    widget = forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"})
+    widget = PictureInput
 
     def to_python(self, data):
         upload = super().to_python(data)
@@ -215,7 +230,8 @@ class QuizImageField(models.ImageField):
         return name, "quizzes.images.QuizImageField", args, kwargs
 
     def formfield(self, **kwargs):
-        kwargs.setdefault("form_class", ImageUploadField)
+        kwargs["form_class"] = ImageUploadField
+        kwargs["widget"] = PictureInput  # also in admin, which would pick its file widget
         return super().formfield(**kwargs)
 
     def pre_save(self, model_instance, add):

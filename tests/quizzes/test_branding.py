@@ -105,3 +105,14 @@ def test_a_tier_badge_picks_the_text_colour_that_reads_on_its_colour(client, sco
     assert submit_lead(client, attempt).status_code == 302
     result = client.get(result_url(attempt)).content.decode()
     assert "--tier: #fde68a; --tier-ink: #111827" in result
+
+
+@pytest.mark.django_db
+def test_the_demo_quiz_wears_its_brand_and_a_cover_with_its_text(client):
+    from quizzes.demo import demo_quiz_create
+
+    quiz, _ = demo_quiz_create()
+    page = client.get(quiz.get_absolute_url()).content.decode()
+    assert "--brand:#0f766e" in page
+    assert 'alt="A bar chart whose bars rise towards a dashed target line"' in page
+    assert 'srcset="/media/quiz-images/' in page

@@ -224,3 +224,12 @@ def test_choices_with_pictures_show_as_tiles_and_a_question_its_picture(client, 
 def test_an_unreadable_media_path_is_a_404_not_a_500(client):
     assert client.get("/media/quiz-images/nope_w480.webp").status_code == 404
     assert client.get("/media/../config/settings.py").status_code == 404
+
+
+def test_the_builder_shows_a_thumbnail_of_the_picture_a_quiz_has(admin_client, scorecard):
+    scorecard.cover_image = image_store(image_clean(upload(picture_bytes((800, 600)))))
+    scorecard.cover_alt = "Cover"
+    scorecard.save()
+    page = admin_client.get(reverse("admin:quizzes_quiz_change", args=[scorecard.pk]))
+    thumbnail = scorecard.cover_image.name.replace("_w800", "_w480")
+    assert f'<img src="/media/{thumbnail}" alt=""' in page.content.decode()
