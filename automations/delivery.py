@@ -283,6 +283,26 @@ def delivery_replay(*, delivery: Delivery) -> None:
     queue_on_commit([delivery.pk])
 
 
+def scorecard_resend(*, delivery: Delivery) -> bool:
+    """Send the visitor's scorecard again, as a new message (a new Message-ID); False when
+    it is still on its way (being sent, or waiting for the action before it)."""
+    with transaction.atomic():
+        locked = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery.pk)
+            .exclude(status__in=[Delivery.Status.SENDING, Delivery.Status.WAITING])
+            .first()
+        )
+        if locked is None:
+            return False
+        remote = dict(locked.remote or {})
+        if locked.status == Delivery.Status.DELIVERED:
+            remote["resends"] = int(remote.get("resends", 0) or 0) + 1
+        Delivery.objects.filter(pk=locked.pk).update(remote=remote)
+        delivery_replay(delivery=locked)
+    return True
+
+
 def rule_dry_run(*, rule: Rule, days: int) -> tuple[int, int]:
     """(events that would have matched, events of the trigger) over the last `days` days."""
     since = timezone.now() - timedelta(days=days)

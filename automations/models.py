@@ -127,6 +127,7 @@ class Action(models.Model):
         WEBHOOK = "webhook", "Webhook: POST the event and its lead"
         EMAIL = "email", "E-mail the lead's owner (or the Sales group)"
         ASSIGN = "assign", "Assign an owner (round robin among Sales)"
+        SCORECARD = "scorecard", "E-mail the visitor their scorecard (PDF attached)"
 
     # What a task subject can say about the lead.
     PLACEHOLDERS = ("name", "email", "company", "tier", "percent", "score", "quiz")
@@ -136,6 +137,7 @@ class Action(models.Model):
         Kind.WEBHOOK: ("webhook_url", "webhook_secret"),
         Kind.EMAIL: (),
         Kind.ASSIGN: (),
+        Kind.SCORECARD: (),
     }
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")

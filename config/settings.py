@@ -326,6 +326,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Seconds for each SMTP step (Django's default is to wait for ever).
 EMAIL_TIMEOUT = float(env_str("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "quizfunnel@localhost")
+# The visitor's PDF scorecard: A4, or Letter (US and Canada).
+SCORECARD_PAPER = env_str("SCORECARD_PAPER", "A4").upper()
+if SCORECARD_PAPER not in ("A4", "LETTER"):
+    raise ImproperlyConfigured(f"SCORECARD_PAPER={SCORECARD_PAPER!r}: use A4 or Letter.")
 
 LOGIN_URL = "admin:login"
 CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"

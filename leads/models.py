@@ -109,6 +109,16 @@ class Lead(models.Model):
         return weakest if weakest["percent"] < 100 else None
 
     @property
+    def strongest_category(self) -> dict | None:
+        """The category with the highest percent (the first of equals), when it stands out
+        from the weakest; None with fewer than two categories or all of them equal."""
+        if len(self.category_scores) < 2:
+            return None
+        strongest = max(self.category_scores, key=lambda category: category["percent"])
+        lowest = min(category["percent"] for category in self.category_scores)
+        return strongest if strongest["percent"] > lowest else None
+
+    @property
     def first_response_time(self):
         return None if self.first_response_at is None else self.first_response_at - self.created_at
 

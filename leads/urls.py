@@ -7,4 +7,5 @@ app_name = "leads"
 urlpatterns = [
     path("<slug:slug>/t/<str:token>/details/", views.details, name="details"),
     path("<slug:slug>/r/<str:token>/", views.result, name="result"),
+    path("<slug:slug>/r/<str:token>/scorecard.pdf", views.result_pdf, name="result_pdf"),
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from leads.forms import LeadForm
 from leads.models import Lead
+from leads.report import scorecard_filename, scorecard_pdf
 from leads.services import lead_capture, result_show
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
@@ -83,6 +84,22 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         request, "leads/result.html", {"quiz": attempt.quiz, "attempt": attempt, "lead": lead}
     )
     # The token is the key to a personal result: keep it out of caches and referrers.
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_GET
+def result_pdf(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """The visitor's scorecard as a PDF, the same one the e-mail carries."""
+    attempt = attempt_get_for_visitor(slug=slug, token=token)
+    lead = Lead.objects.filter(attempt=attempt).select_related("tier", "quiz__brand").first()
+    if lead is None:
+        return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
+    lead.attempt = attempt
+    response = HttpResponse(scorecard_pdf(lead), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{scorecard_filename(lead)}"'
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"

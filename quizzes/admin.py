@@ -150,6 +150,15 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
                 ]
             },
         ),
+        (
+            "Scorecard e-mail",
+            {
+                "classes": ["collapse"],
+                "fields": ["scorecard_subject", ("scorecard_from", "scorecard_reply_to")],
+                "description": "Sent to each visitor with their PDF report by the rule "
+                "“Scorecard to the visitor” (Automations → Rules).",
+            },
+        ),
     ]
 
     def get_queryset(self, request):

@@ -41,6 +41,15 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
+def ink_on(colour: str) -> str:
+    """Black or white text, whichever reads better on `colour` (tier badges)."""
+    try:
+        white, ink = contrast("#ffffff", colour), contrast("#111827", colour)
+    except (TypeError, ValueError, IndexError):
+        return "#ffffff"
+    return "#ffffff" if white >= ink else "#111827"
+
+
 def mix(a: str, b: str, share_of_a: float) -> str:
     """`a` and `b` mixed in sRGB, as CSS color-mix() would."""
     parts = []

@@ -11,9 +11,10 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
+from email.utils import parseaddr
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator, validate_email
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -136,6 +137,21 @@ class Quiz(models.Model):
         default=False, help_text="The visitor must tick the consent box to see the result."
     )
 
+    # The scorecard e-mailed to the visitor (automations' "E-mail the visitor their scorecard").
+    scorecard_subject = models.CharField(
+        max_length=200,
+        default="Your {quiz} scorecard: {percent} % ({tier})",
+        help_text="You can use {quiz}, {percent}, {tier} and {name}.",
+    )
+    scorecard_from = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text="Sender, e.g. “Acme Growth <hello@acme.example>”. Empty: DEFAULT_FROM_EMAIL.",
+    )
+    scorecard_reply_to = models.EmailField(
+        max_length=254, blank=True, help_text="Where the visitor's replies go. Empty: the sender."
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -159,6 +175,21 @@ class Quiz(models.Model):
 
     def clean(self) -> None:
         errors = _alt_required(self, "cover_image", "cover_alt")
+        try:
+            self.scorecard_subject.format(quiz="", percent="", tier="", name="")
+        except (KeyError, IndexError, ValueError) as error:
+            errors["scorecard_subject"] = (
+                f"The subject uses a placeholder there is not ({error}); "
+                "you can use {quiz}, {percent}, {tier} and {name}."
+            )
+        if self.scorecard_from:
+            _name, address = parseaddr(self.scorecard_from)
+            try:
+                validate_email(address)
+            except ValidationError:
+                errors["scorecard_from"] = (
+                    "Enter an address, optionally with a name: Acme Growth <hello@acme.example>."
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -7,6 +7,7 @@ from django.test import override_settings
 
 from tests.automations.factories import ActionFactory, ConditionFactory, RuleFactory
 from tests.fakes.hubspot import FakeHubSpot
+from tests.fakes.smtp import FakeSmtp
 from tests.leads.factories import LeadFactory
 from tests.quizzes.factories import QuizFactory, ScorecardFactory
 
@@ -49,6 +50,36 @@ def _deliveries_wait_for_the_test(settings):
     settings.AUTOMATIONS_BACKOFF_BASE = 0.01
     settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = 0
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # A new installation sends every visitor their scorecard (automations migration 0008);
+    # the suite starts without that rule, so each test sees only the deliveries it is about.
+    # The scorecard's tests ask for it: the `scorecard_rule` fixture.
+    from automations.models import Rule
+
+    with django_db_blocker.unblock():
+        Rule.objects.filter(name="Scorecard to the visitor").delete()
+
+
+@pytest.fixture
+def scorecard_rule(db):
+    rule = RuleFactory(name="Scorecard to the visitor", trigger="lead_submitted")
+    ActionFactory(rule=rule, kind="scorecard")
+    return rule
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on 127.0.0.1; Django's SMTP backend sends to it."""
+    server = FakeSmtp()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from automations.models import Action, Delivery
-from automations.senders import assign, email, hubspot, webhook
+from automations.senders import assign, email, hubspot, scorecard, webhook
 from automations.senders.http import Failure, post_json
 from automations.senders.webhook import webhook_signature
 
@@ -25,6 +25,7 @@ SENDERS: dict[str, Callable[[Delivery], str]] = {
     Action.Kind.WEBHOOK: webhook.send,
     Action.Kind.EMAIL: email.send,
     Action.Kind.ASSIGN: assign.send,
+    Action.Kind.SCORECARD: scorecard.send,
 }
 
 _NOT_CONNECTED: dict[str, Callable[[], str]] = {
@@ -32,6 +33,7 @@ _NOT_CONNECTED: dict[str, Callable[[], str]] = {
     Action.Kind.WEBHOOK: webhook.not_connected,
     Action.Kind.EMAIL: email.not_connected,
     Action.Kind.ASSIGN: assign.not_connected,
+    Action.Kind.SCORECARD: scorecard.not_connected,
 }
 
 # The most calls one delivery makes (HubSpot's upsert, search and task).

@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from quizzes.branding import FONTS, contrast
+from quizzes.branding import FONTS, ink_on
 from quizzes.images import srcset
 
 register = template.Library()
@@ -60,15 +60,7 @@ def picture(
     )
 
 
-@register.filter
-def ink_on(colour: str) -> str:
-    """Black or white text, whichever reads better on `colour` (tier badges)."""
-    try:
-        return (
-            "#ffffff" if contrast("#ffffff", colour) >= contrast("#111827", colour) else "#111827"
-        )
-    except (TypeError, ValueError, IndexError):
-        return "#ffffff"
+register.filter("ink_on", ink_on)
 
 
 @register.filter

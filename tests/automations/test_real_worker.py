@@ -5,15 +5,12 @@ Run in CI's second pass (DATABASE_URL on PostgreSQL, CELERY_BROKER_URL on Redis)
 
 import os
 import signal
-import socket
 import time
-from email import message_from_bytes
 from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
@@ -83,26 +80,6 @@ def broker(settings):
 
 
 @pytest.fixture
-def smtp():
-    """A real SMTP server on 127.0.0.1; the messages it accepted, in order."""
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            message = message_from_bytes(envelope.content)
-            received.append((list(envelope.rcpt_tos), message))
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, received
-    controller.stop()
-
-
-@pytest.fixture
 def worker(broker, hubspot, smtp):
     """Start (and restart) a real worker process; killed at the end."""
     processes = []
@@ -122,7 +99,7 @@ def worker(broker, hubspot, smtp):
             AUTOMATIONS_HUBSPOT_SEARCH_SETTLE="1",
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(smtp[0]),
+            EMAIL_PORT=str(smtp.port),
         )
         processes.append(process)
         return process
@@ -185,7 +162,7 @@ def test_a_worker_killed_in_the_middle_of_a_delivery_leaves_exactly_one_task(
 def test_a_worker_killed_during_assignment_delays_the_chain_and_every_hot_lead_is_emailed_once(
     scorecard, worker, smtp
 ):
-    _, received = smtp
+    received = smtp.received
     sales, _ = Group.objects.get_or_create(name="Sales")  # a flushed database has no groups
     for name in ("ann", "bob"):
         User.objects.create_user(name, email=f"{name}@example.com").groups.add(sales)

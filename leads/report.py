@@ -1,0 +1,170 @@
+"""The visitor's scorecard outside the page: a PDF report (WeasyPrint) and the e-mail that
+carries it. Both are made from the lead alone, as given: later edits of the quiz change
+neither the score nor the answers in them."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from email.utils import formataddr, parseaddr
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.files.storage import default_storage
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from leads.models import Lead
+from quizzes.branding import FONTS, Look, ink_on
+from quizzes.images import srcset
+
+SUBJECT_PLACEHOLDERS = ("quiz", "percent", "tier", "name")
+
+
+@dataclass
+class Scorecard:
+    lead: Lead
+    quiz_title: str
+    percent: int
+    points: int
+    max_points: int
+    tier: str
+    tier_colour: str
+    tier_ink: str
+    headline: str
+    advice: str
+    cta_label: str
+    cta_url: str
+    categories: list[dict]
+    weakest: dict | None
+    strongest: dict | None
+    answers: list[dict]
+    result_url: str
+    look: Look
+    logo: str = ""  # a data: URI: the PDF carries its logo, nothing is fetched
+    logo_url: str = ""  # the same logo by address, for e-mail (clients block data: URIs)
+    logo_alt: str = ""
+    font_faces: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _logo_data_uri(quiz) -> tuple[str, str]:
+    brand = quiz.brand if quiz.brand_id else None
+    if brand is None or not brand.logo:
+        return "", ""
+    name = brand.logo.name
+    small = name.replace(name[name.rfind("_w") :], "_w480.webp") if "_w" in name else name
+    for candidate in (small, name):
+        try:
+            with default_storage.open(candidate) as f:
+                data = f.read()
+        except (OSError, ValueError):
+            continue
+        return "data:image/webp;base64," + base64.b64encode(data).decode(), brand.logo_alt
+    return "", ""
+
+
+def _font_faces(look: Look) -> list[tuple[str, str, int]]:
+    """(family, file URL, weight) of the brand's bundled font, embedded in the PDF."""
+    if look.font == "system" or look.font not in FONTS:
+        return []
+    family = FONTS[look.font][1].split(",")[0].strip('"')
+    faces = []
+    for weight in (400, 700):
+        path = finders.find(f"fonts/{look.font}/{look.font}-latin-{weight}-normal.woff2")
+        if path:
+            faces.append((family, Path(path).as_uri(), weight))
+    return faces
+
+
+def scorecard_for(lead: Lead) -> Scorecard:
+    quiz = lead.quiz
+    tier = lead.tier
+    categories = list(lead.category_scores or [])
+    look = quiz.look
+    logo, logo_alt = _logo_data_uri(quiz)
+    logo_url = ""
+    if logo:
+        logo_url = srcset(quiz.brand.logo.name, storage=quiz.brand.logo.storage)[0]
+        if logo_url.startswith("/"):
+            logo_url = settings.SITE_URL + logo_url
+    path = reverse("leads:result", kwargs={"slug": quiz.slug, "token": lead.attempt.token})
+    return Scorecard(
+        lead=lead,
+        quiz_title=quiz.title,
+        percent=lead.score_percent,
+        points=lead.score_points,
+        max_points=lead.score_max,
+        tier=lead.tier_name,
+        tier_colour=lead.tier_colour or "#64748b",
+        tier_ink=ink_on(lead.tier_colour or "#64748b"),
+        headline=tier.headline if tier else "",
+        advice=tier.body if tier else "",
+        cta_label=(tier.cta_label or "Book a call") if tier and tier.cta_url else "",
+        cta_url=tier.cta_url if tier else "",
+        categories=categories,
+        weakest=lead.weakest_category,
+        strongest=lead.strongest_category,
+        answers=list(lead.answers or []),
+        result_url=f"{settings.SITE_URL}{path}",
+        look=look,
+        logo=logo,
+        logo_url=logo_url,
+        logo_alt=logo_alt,
+        font_faces=_font_faces(look),
+    )
+
+
+def scorecard_pdf(lead: Lead, *, paper: str | None = None) -> bytes:
+    """The scorecard as a PDF: A4, or US Letter when the setting or `paper` says so."""
+    from weasyprint import HTML  # loads Pango: only where a PDF is made
+
+    card = scorecard_for(lead)
+    size = (paper or settings.SCORECARD_PAPER).upper()
+    html = render_to_string(
+        "leads/scorecard_pdf.html",
+        {"card": card, "page_size": "letter" if size == "LETTER" else "A4"},
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def scorecard_filename(lead: Lead) -> str:
+    return f"scorecard-{lead.quiz.slug}.pdf"
+
+
+def scorecard_subject(lead: Lead) -> str:
+    values = {
+        "quiz": lead.quiz.title,
+        "percent": lead.score_percent,
+        "tier": lead.tier_name,
+        "name": lead.name or "you",
+    }
+    try:
+        return lead.quiz.scorecard_subject.format(**values)[:250]
+    except (KeyError, IndexError, ValueError):  # a subject saved around the form's check
+        return f"Your {lead.quiz.title} scorecard: {lead.score_percent} %"
+
+
+def scorecard_sender(quiz) -> str:
+    name, address = parseaddr(quiz.scorecard_from or "")
+    if "@" not in address:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((name, address)) if name else address
+
+
+def scorecard_message(lead: Lead, *, message_id: str) -> EmailMultiAlternatives:
+    """The e-mail: a plain-text part, an HTML part (tables, inline styles) and the PDF."""
+    card = scorecard_for(lead)
+    context = {"card": card}
+    message = EmailMultiAlternatives(
+        subject=scorecard_subject(lead),
+        body=render_to_string("leads/scorecard_email.txt", context),
+        from_email=scorecard_sender(lead.quiz),
+        to=[lead.email],
+        reply_to=[lead.quiz.scorecard_reply_to] if lead.quiz.scorecard_reply_to else None,
+        headers={"Message-ID": message_id},
+    )
+    message.attach_alternative(render_to_string("leads/scorecard_email.html", context), "text/html")
+    message.attach(scorecard_filename(lead), scorecard_pdf(lead), "application/pdf")
+    return message
