@@ -26,7 +26,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models
 from django.template.defaultfilters import filesizeformat
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 # Widths kept for srcset; a picture is never enlarged, so a narrow one keeps fewer.
 WIDTHS = (480, 960, 1600)
@@ -78,6 +78,9 @@ def image_clean(upload) -> Cleaned:
             "SVG files are not accepted, because they can carry scripts. "
             "Upload the picture as PNG, JPEG or WebP."
         )
+    # WeasyPrint (the PDF report) switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on; a
+    # cut-short upload must still be refused here, so it is off while this picture decodes.
+    truncated_ok, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -99,6 +102,8 @@ def image_clean(upload) -> Cleaned:
         raise ValidationError(
             "This picture is damaged or cut short: save it again and retry."
         ) from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
     if kind not in ACCEPTED:
         raise ValidationError(
             f"This is a {kind} file; upload the picture as PNG, JPEG, WebP or GIF."

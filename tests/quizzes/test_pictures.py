@@ -117,6 +117,7 @@ def _quiz_post(**extra) -> dict:
         "ask_company": "optional",
         "ask_phone": "off",
         "consent_text": "",
+        "scorecard_subject": "Your {quiz} scorecard",
         "tiers-TOTAL_FORMS": "1",
         "tiers-INITIAL_FORMS": "0",
         "tiers-0-name": "All",

@@ -130,6 +130,7 @@ def test_the_builder_saves_questions_with_nested_choices_on_one_page(admin_clien
         "ask_company": "optional",
         "ask_phone": "off",
         "consent_text": "",
+        "scorecard_subject": "Your {quiz} scorecard",
     }
     for prefix in ("categories", "tiers", "questions"):
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
