@@ -65,6 +65,11 @@ def _logo_data_uri(quiz) -> tuple[str, str]:
     return "", ""
 
 
+def _static_uri(name: str) -> str:
+    path = finders.find(name)
+    return Path(path).as_uri() if path else ""
+
+
 def _font_faces(look: Look) -> list[tuple[str, str, int]]:
     """(family, file URL, weight) of the brand's bundled font, embedded in the PDF."""
     if look.font == "system" or look.font not in FONTS:
@@ -72,9 +77,9 @@ def _font_faces(look: Look) -> list[tuple[str, str, int]]:
     family = FONTS[look.font][1].split(",")[0].strip('"')
     faces = []
     for weight in (400, 700):
-        path = finders.find(f"fonts/{look.font}/{look.font}-latin-{weight}-normal.woff2")
-        if path:
-            faces.append((family, Path(path).as_uri(), weight))
+        uri = _static_uri(f"fonts/{look.font}/{look.font}-latin-{weight}-normal.woff2")
+        if uri:
+            faces.append((family, uri, weight))
     return faces
 
 
@@ -124,7 +129,12 @@ def scorecard_pdf(lead: Lead, *, paper: str | None = None) -> bytes:
     size = (paper or settings.SCORECARD_PAPER).upper()
     html = render_to_string(
         "leads/scorecard_pdf.html",
-        {"card": card, "page_size": "letter" if size == "LETTER" else "A4"},
+        {
+            "card": card,
+            "page_size": "letter" if size == "LETTER" else "A4",
+            # Emoji in answers render from a bundled font, never as empty boxes.
+            "emoji_css": _static_uri("fonts/noto-emoji/noto-emoji.css"),
+        },
     )
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
 

@@ -216,3 +216,17 @@ def test_a_new_installation_sends_every_visitor_their_scorecard(django_db_setup)
     rule = Rule.objects.get(name="Scorecard to the visitor")
     assert rule.enabled and rule.trigger == "lead_submitted" and not rule.quizzes.exists()
     assert list(rule.actions.values_list("kind", flat=True)) == [Action.Kind.SCORECARD]
+
+
+def test_emoji_in_an_answer_are_drawn_from_the_bundled_font_not_boxes(client, scorecard):
+    steps = [*HOT_RUN[:-1], ("Anything else?", (), {"text": "Great quiz 👍🚀"})]
+    attempt = run(client, scorecard, steps=steps)
+    submit_lead(client, attempt)
+    response = client.get(reverse("leads:result_pdf", args=[scorecard.slug, attempt.token]))
+    reader = PdfReader(io.BytesIO(response.content))
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in (page["/Resources"].get("/Font") or {}).values()
+    }
+    assert any("Noto-Emoji" in name for name in fonts), fonts
