@@ -109,6 +109,12 @@ class Lead(models.Model):
         return weakest if weakest["percent"] < 100 else None
 
     @property
+    def next_steps(self) -> list[dict]:
+        """The categories that carry advice, weakest first: what to do next, in order."""
+        with_advice = [c for c in self.category_scores if c.get("advice") or c.get("headline")]
+        return sorted(with_advice, key=lambda category: category["percent"])
+
+    @property
     def strongest_category(self) -> dict | None:
         """The category with the highest percent (the first of equals), when it stands out
         from the weakest; None with fewer than two categories or all of them equal."""

@@ -40,6 +40,7 @@ class Scorecard:
     categories: list[dict]
     weakest: dict | None
     strongest: dict | None
+    next_steps: list[dict]
     answers: list[dict]
     result_url: str
     look: Look
@@ -111,6 +112,7 @@ def scorecard_for(lead: Lead) -> Scorecard:
         categories=categories,
         weakest=lead.weakest_category,
         strongest=lead.strongest_category,
+        next_steps=lead.next_steps,
         answers=list(lead.answers or []),
         result_url=f"{settings.SITE_URL}{path}",
         look=look,

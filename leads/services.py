@@ -107,7 +107,7 @@ def lead_capture(
                     tier=tier,
                     tier_name=tier.name,
                     tier_colour=tier.colour,
-                    category_scores=[asdict(c) for c in score.categories],
+                    category_scores=category_scores_with_advice(quiz, score),
                     answers=_answers_as_given(state),
                     is_spam=is_spam,
                     looks_automated=visitor is not None and visitor.is_bot,
@@ -123,6 +123,28 @@ def lead_capture(
         attempt.save(update_fields=["finished_at"])
         signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, visitor=visitor)
         return lead, True
+
+
+def category_scores_with_advice(quiz, score) -> list[dict]:
+    """Each category's score with its band and that band's advice, copied as given (a
+    later edit of the bands changes no lead's result)."""
+    bands = {
+        category.name: list(category.bands.all())
+        for category in quiz.categories.prefetch_related("bands")
+    }
+    scores = []
+    for category in score.categories:
+        row = asdict(category)
+        candidates = bands.get(category.name) or []
+        if candidates:
+            found = tier_for(
+                category.percent,
+                [TierBand(b.name, b.min_percent, b.max_percent, b.pk) for b in candidates],
+            )
+            band = next(b for b in candidates if b.pk == found.id)
+            row |= {"band": band.name, "headline": band.headline, "advice": band.advice}
+        scores.append(row)
+    return scores
 
 
 def _credit_first_response(lead: Lead, *, by, at, fields: list[str]) -> None:

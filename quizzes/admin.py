@@ -14,8 +14,19 @@ from django.utils.translation import ngettext
 
 from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
 from quizzes.branding import AA_TEXT, contrast
-from quizzes.models import Answer, Attempt, Brand, Category, Choice, Question, Quiz, Tier
+from quizzes.models import (
+    Answer,
+    Attempt,
+    Brand,
+    Category,
+    CategoryBand,
+    Choice,
+    Question,
+    Quiz,
+    Tier,
+)
 from quizzes.services import (
+    band_coverage_problems,
     quiz_duplicate,
     quiz_problems,
     quiz_publish,
@@ -107,8 +118,59 @@ class CategoryInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     model = Category
     extra = 0
     max_num = MAX_CATEGORIES
-    fields = ["order", "name"]
+    fields = ["order", "name", "advice"]
+    readonly_fields = ["advice"]
     sortable_field_name = "order"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(band_count=Count("bands"))
+
+    @admin.display(description="bands and advice")
+    def advice(self, category: Category) -> str:
+        if category.pk is None:
+            return "After saving: bands (Weak, Fair, Strong) with advice."
+        count = getattr(category, "band_count", None)
+        count = category.bands.count() if count is None else count
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:quizzes_category_change", args=[category.pk]),
+            f"{count} band{'s' if count != 1 else ''}: edit" if count else "Add bands and advice",
+        )
+
+
+class CategoryBandInline(admin.StackedInline):
+    model = CategoryBand
+    extra = 0
+    max_num = MAX_TIERS
+    fields = [("name", "min_percent", "max_percent"), "headline", "advice"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """A category's bands: its result line names the visitor's band and gives its advice.
+    Reached from the quiz page (the category's "bands and advice" link)."""
+
+    inlines = [CategoryBandInline]
+    fields = ["quiz", "name", "coverage"]
+    readonly_fields = ["quiz", "coverage"]
+
+    def has_module_permission(self, request) -> bool:
+        return False  # edited from its quiz, not listed on the admin's index
+
+    def has_add_permission(self, request) -> bool:
+        return False  # categories are added on the quiz page
+
+    @admin.display(description="ready to publish")
+    def coverage(self, category: Category) -> str:
+        bands = list(category.bands.all())
+        if not bands:
+            return "No bands: the result shows this category's bar without advice."
+        problems = band_coverage_problems(bands, one="band", many="Bands")
+        if not problems:
+            return "The bands cover 0–100 %."
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+        )
 
 
 class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):

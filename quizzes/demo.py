@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from quizzes.demo_advice import demo_bands_apply
 from quizzes.demo_look import demo_look_apply
 from quizzes.models import Category, Choice, Question, Quiz, Tier
 from quizzes.services import quiz_publish
@@ -213,6 +214,7 @@ def demo_quiz_create() -> tuple[Quiz, bool]:
             cta_url=cta_url,
         )
     demo_look_apply(quiz)
+    demo_bands_apply(quiz)
     problems = quiz_publish(quiz=quiz)
     if problems:  # the demo is ours: a problem here is a bug
         raise RuntimeError("The demo quiz does not publish: " + " ".join(problems))

@@ -222,6 +222,33 @@ class Category(models.Model):
         return self.name
 
 
+class CategoryBand(models.Model):
+    """A band of a category's percent with its advice (Weak 0–39 %: “Start with …”)."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="bands")
+    name = models.CharField(max_length=60, help_text="e.g. Weak, Fair, Strong.")
+    min_percent = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    max_percent = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
+    headline = models.CharField(max_length=200, blank=True)
+    advice = models.TextField(
+        max_length=4000, blank=True, help_text="What a visitor in this band should do next."
+    )
+
+    class Meta:
+        ordering = ["min_percent", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.min_percent}–{self.max_percent} %)"
+
+    def clean(self) -> None:
+        if (
+            self.min_percent is not None
+            and self.max_percent is not None
+            and self.min_percent > self.max_percent
+        ):
+            raise ValidationError({"max_percent": "The upper end must be at least the lower end."})
+
+
 class Tier(models.Model):
     """A band of the overall percent, both ends included (Warm: 50 to 79 %)."""
 

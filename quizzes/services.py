@@ -253,6 +253,7 @@ def quiz_problems(*, quiz: Quiz) -> list[str]:
                 )
     tiers = list(quiz.tiers.all())
     problems.extend(tier_coverage_problems(tiers))
+    problems.extend(category_band_problems(quiz=quiz))
     problems.extend(picture_problems(quiz=quiz, questions=questions, tiers=tiers))
     if quiz.brand_id:
         problems.extend(f"Brand “{quiz.brand.name}”: {p}" for p in quiz.look.problems())
@@ -285,29 +286,51 @@ def tier_coverage_problems(tiers: list) -> list[str]:
     """Tiers must cover 0–100 % without gap or overlap (both ends of a tier included)."""
     if not tiers:
         return ["Add tiers that cover 0–100 % (for example Cold 0–49, Warm 50–79, Hot 80–100)."]
+    return band_coverage_problems(tiers, one="tier", many="Tiers")
+
+
+def band_coverage_problems(items: list, *, one: str, many: str) -> list[str]:
+    """Bands of a percent (tiers, a category's bands) must cover 0–100 % without gap or
+    overlap, both ends included; each problem in words, naming `one` or `many`."""
     problems = []
-    bands = sorted(tiers, key=lambda t: (t.min_percent, t.max_percent))
-    for tier in bands:
-        if tier.min_percent > tier.max_percent:
-            problems.append(f"Tier “{tier.name}” ends ({tier.max_percent} %) before it starts.")
+    bands = sorted(items, key=lambda t: (t.min_percent, t.max_percent))
+    for band in bands:
+        if band.min_percent > band.max_percent:
+            problems.append(
+                f"{one.capitalize()} “{band.name}” ends ({band.max_percent} %) before it starts."
+            )
     if bands[0].min_percent != 0:
         problems.append(
-            f"No tier covers 0–{bands[0].min_percent - 1} %: the lowest must start at 0."
+            f"No {one} covers 0–{bands[0].min_percent - 1} %: the lowest must start at 0."
         )
     for lower, upper in pairwise(bands):
         if upper.min_percent <= lower.max_percent:
             problems.append(
-                f"Tiers “{lower.name}” and “{upper.name}” overlap: "
+                f"{many} “{lower.name}” and “{upper.name}” overlap: "
                 f"{upper.min_percent}–{min(lower.max_percent, upper.max_percent)} % is in both."
             )
         elif upper.min_percent > lower.max_percent + 1:
             problems.append(
-                f"No tier covers {lower.max_percent + 1}–{upper.min_percent - 1} % "
+                f"No {one} covers {lower.max_percent + 1}–{upper.min_percent - 1} % "
                 f"(between “{lower.name}” and “{upper.name}”)."
             )
     top = max(t.max_percent for t in bands)
     if top != 100:
-        problems.append(f"No tier covers {top + 1}–100 %: the highest must end at 100.")
+        problems.append(f"No {one} covers {top + 1}–100 %: the highest must end at 100.")
+    return problems
+
+
+def category_band_problems(*, quiz: Quiz) -> list[str]:
+    """A category with bands must have them cover 0–100 % like the tiers (none is fine: its
+    result shows the bar without advice)."""
+    problems = []
+    for category in quiz.categories.prefetch_related("bands"):
+        bands = list(category.bands.all())
+        if bands:
+            problems.extend(
+                f"Category “{category.name}”: {p}"
+                for p in band_coverage_problems(bands, one="band", many="Bands")
+            )
     return problems
 
 
