@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from quizzes.models import Attempt, Quiz, Tier
+
+
+def new_share_token() -> str:
+    return secrets.token_urlsafe(12)
 
 
 class LeadQuerySet(models.QuerySet):
@@ -82,6 +89,11 @@ class Lead(models.Model):
     )
     is_preview = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The address of the public summary the visitor may share (score, tier, categories; no
+    # name, e-mail or answers): another secret than the attempt's token, which opens it all.
+    share_token = models.CharField(
+        max_length=24, unique=True, default=new_share_token, editable=False
+    )
 
     objects = LeadQuerySet.as_manager()
 
@@ -107,6 +119,27 @@ class Lead(models.Model):
             return None
         weakest = min(self.category_scores, key=lambda category: category["percent"])
         return weakest if weakest["percent"] < 100 else None
+
+    @property
+    def cta_href(self) -> str:
+        """The tier's call to action, its {tier} and {percent} filled in (URL-encoded) and,
+        unless the link has its own, UTM parameters saying it came from this scorecard."""
+        tier = self.tier
+        if tier is None or not tier.cta_url:
+            return ""
+        url = tier.cta_url.replace("{tier}", quote(self.tier_name, safe="")).replace(
+            "{percent}", str(self.score_percent)
+        )
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if not any(key.startswith("utm_") for key, _ in query):
+            query += [
+                ("utm_source", "quizfunnel"),
+                ("utm_medium", "scorecard"),
+                ("utm_campaign", self.quiz.slug),
+                ("utm_content", self.tier_name),
+            ]
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     @property
     def next_steps(self) -> list[dict]:

@@ -5,6 +5,7 @@ neither the score nor the answers in them."""
 from __future__ import annotations
 
 import base64
+import io
 from dataclasses import dataclass, field
 from email.utils import formataddr, parseaddr
 from pathlib import Path
@@ -108,7 +109,7 @@ def scorecard_for(lead: Lead) -> Scorecard:
         headline=tier.headline if tier else "",
         advice=tier.body if tier else "",
         cta_label=(tier.cta_label or "Book a call") if tier and tier.cta_url else "",
-        cta_url=tier.cta_url if tier else "",
+        cta_url=lead.cta_href,
         categories=categories,
         weakest=lead.weakest_category,
         strongest=lead.strongest_category,
@@ -180,3 +181,65 @@ def scorecard_message(lead: Lead, *, message_id: str) -> EmailMultiAlternatives:
     message.attach_alternative(render_to_string("leads/scorecard_email.html", context), "text/html")
     message.attach(scorecard_filename(lead), scorecard_pdf(lead), "application/pdf")
     return message
+
+
+def scorecard_card_png(lead: Lead) -> bytes:
+    """The share preview (Open Graph, 1200 × 630): quiz, score, tier and a bar per category.
+    Drawn with the bundled Inter, so it looks the same on every server."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    look = lead.quiz.look
+    width, height = 1200, 630
+    image = Image.new("RGB", (width, height), look.card)
+    draw = ImageDraw.Draw(image)
+
+    def font(weight: int, size: int):
+        return ImageFont.truetype(
+            finders.find(f"fonts/inter/inter-latin-{weight}-normal.woff2"), size
+        )
+
+    def fitted(text: str, weight: int, size: int, room: int):
+        while size > 18 and draw.textlength(text, font=font(weight, size)) > room:
+            size -= 2
+        return font(weight, size)
+
+    draw.rectangle([0, 0, width, 14], fill=look.primary)
+    title = lead.quiz.title
+    draw.text((64, 56), title, fill=look.text, font=fitted(title, 700, 44, width - 128))
+    draw.text((64, 130), f"{lead.score_percent} %", fill=look.primary, font=font(700, 150))
+    badge_font = font(700, 36)
+    badge = lead.tier_name
+    badge_width = draw.textlength(badge, font=badge_font) + 48
+    draw.rounded_rectangle(
+        [64, 320, 64 + badge_width, 378], radius=29, fill=lead.tier_colour or "#64748b"
+    )
+    draw.text((88, 327), badge, fill=ink_on(lead.tier_colour or "#64748b"), font=badge_font)
+    label_font, top = font(400, 28), 150
+    for category in (lead.category_scores or [])[:5]:
+        x = 640
+        draw.text(
+            (x, top), category["name"], fill=look.text, font=fitted(category["name"], 400, 28, 380)
+        )
+        draw.text(
+            (width - 64, top),
+            f"{category['percent']} %",
+            fill=look.text,
+            font=label_font,
+            anchor="ra",
+        )
+        draw.rounded_rectangle([x, top + 42, width - 64, top + 58], radius=8, fill="#e5e7eb")
+        filled = x + (width - 64 - x) * category["percent"] / 100
+        if category["percent"]:
+            draw.rounded_rectangle(
+                [x, top + 42, max(x + 16, filled), top + 58], radius=8, fill=look.primary
+            )
+        top += 90
+    draw.text(
+        (64, height - 84),
+        "Take the quiz and get your own score",
+        fill=look.muted,
+        font=font(400, 30),
+    )
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return out.getvalue()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from leads.forms import LeadForm
 from leads.models import Lead
-from leads.report import scorecard_filename, scorecard_pdf
+from leads.report import scorecard_card_png, scorecard_filename, scorecard_pdf
 from leads.services import lead_capture, result_show
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
@@ -103,4 +103,51 @@ def result_pdf(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _shared(slug: str, share_token: str) -> Lead:
+    """A lead's public summary: only published quizzes, never previews or spam."""
+    lead = (
+        Lead.objects.filter(
+            quiz__slug=slug,
+            share_token=share_token,
+            quiz__status="published",
+            is_preview=False,
+            is_spam=False,
+        )
+        .select_related("quiz__brand", "tier")
+        .first()
+    )
+    if lead is None:
+        raise Http404("No such scorecard.")
+    return lead
+
+
+@require_GET
+def share(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
+    """What a visitor shares: score, tier and category bars; no name, e-mail or answers."""
+    lead = _shared(slug, share_token)
+    card_url = request.build_absolute_uri(
+        reverse("leads:share_card", kwargs={"slug": slug, "share_token": share_token})
+    )
+    return render_card(
+        request,
+        "leads/share.html",
+        {
+            "quiz": lead.quiz,
+            "lead": lead,
+            "card_url": card_url,
+            "page_url": request.build_absolute_uri(),
+            "quiz_url": request.build_absolute_uri(lead.quiz.get_absolute_url()),
+        },
+    )
+
+
+@require_GET
+def share_card(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
+    """The share page's preview picture (Open Graph / Twitter card), 1200 × 630 PNG."""
+    lead = _shared(slug, share_token)
+    response = HttpResponse(scorecard_card_png(lead), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from quizzes.models import Category, CategoryBand, Quiz
 from quizzes.services import quiz_problems, quiz_publish
-from tests.visitor import HOT_RUN, result_url, run, submit_lead
+from tests.visitor import result_url, run, submit_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +55,7 @@ def test_categories_without_bands_publish_as_before(scorecard):
     assert quiz_problems(quiz=scorecard) == []
 
 
-def test_the_result_names_each_categorys_band_and_orders_the_advice_by_weakness(
-    client, scorecard
-):
+def test_the_result_names_each_categorys_band_and_orders_the_advice_by_weakness(client, scorecard):
     for category in scorecard.categories.all():
         bands(category, *WFS)
     attempt = run(client, scorecard, steps=MIXED_RUN)
