@@ -280,7 +280,11 @@ def delivery_replay(*, delivery: Delivery) -> None:
     decision to send it again. A delivery still waiting for the action before it, or
     being sent, is left as it is.
     """
-    remote = {k: v for k, v in delivery.remote.items() if k != "unanswered_at"}
+    fields = {}
+    # Read now, not from `delivery`: the caller's copy may predate what a worker stored.
+    stored = Delivery.objects.filter(pk=delivery.pk).values_list("remote", flat=True).first()
+    if stored and "unanswered_at" in stored:
+        fields["remote"] = {k: v for k, v in stored.items() if k != "unanswered_at"}
     Delivery.objects.filter(pk=delivery.pk).exclude(
         status__in=[Delivery.Status.SENDING, Delivery.Status.WAITING]
     ).update(
@@ -288,7 +292,7 @@ def delivery_replay(*, delivery: Delivery) -> None:
         next_attempt_at=timezone.now(),
         last_error="",
         held_reason="",
-        remote=remote,
+        **fields,
     )
     queue_on_commit([delivery.pk])
 

@@ -64,6 +64,8 @@ TOUCH_JSON_MAX = 1500
 # Longer than any cookie we write: anything bigger is not ours and is not parsed.
 COOKIE_READ_MAX = 4096
 USER_AGENT_MAX = 1000
+# Click ids are opaque and longer than other touch values (Meta's run past 100 characters).
+CLICK_ID_MAX = 500
 
 # A maintained list of crawlers, headless browsers, HTTP libraries and monitors
 # (the CrawlerDetect project): a phone called "CUBOT" is not a bot.
@@ -126,7 +128,14 @@ def bounded_touch(raw: Mapping) -> dict | None:
         value = raw.get(key)
         if not isinstance(value, str):
             continue
-        value = clip(value, VALUE_MAX)
+        if key in CLICK_IDS:
+            # An id cut short is another id (Meta's fbc, Google's gclid would not match):
+            # kept whole, or not at all.
+            value = clip(value, CLICK_ID_MAX + 1)
+            if len(value) > CLICK_ID_MAX or len(json.dumps({key: value})) > room:
+                continue
+        else:
+            value = clip(value, VALUE_MAX)
         while value and len(json.dumps({key: value})) > room:
             value = value[: len(value) // 2].strip()
         if value:

@@ -475,3 +475,12 @@ def test_a_bad_fbp_or_ga_cookie_is_ignored_and_the_lead_still_arrives(scorecard)
     lead = hot_lead(client, scorecard)
     assert lead.fbp == "" and lead.ga_client_id == ""
     assert lead.user_agent == PHONE_UA
+
+
+def test_a_long_fbclid_is_kept_whole_for_fbc(scorecard, meta, meta_rule):
+    # Meta's newer click ids run past 100 characters; a click id cut short is a wrong one.
+    fbclid = "IwZXh0bgNhZW0CMTAAAR" + "a1B2c3D4e5" * 20 + "_aem_Xy9"
+    hot_lead(browser(), scorecard, fbclid=fbclid)
+    assert delivery_run(the_delivery("meta").pk) == "delivered"
+    [sent] = meta.conversions.values()
+    assert sent["user_data"]["fbc"].endswith("." + fbclid)
