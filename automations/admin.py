@@ -23,6 +23,13 @@ class ConditionInline(CappedInlineMixin, admin.TabularInline):
     max_num = 10
 
 
+class HiddenSecret(forms.HiddenInput):
+    """A hidden field that never writes its value into the page."""
+
+    def format_value(self, value):
+        return None
+
+
 class ActionForm(forms.ModelForm):
     """Shows the fields of the action's kind only (a HubSpot action has no webhook URL)."""
 
@@ -40,10 +47,31 @@ class ActionForm(forms.ModelForm):
             "task_subject",
             "task_due_hours",
             "hubspot_owner_id",
+            "meta_pixel_id",
+            "meta_access_token",
+            "meta_event_name",
+            "meta_test_event_code",
+            "ga4_measurement_id",
+            "ga4_api_secret",
+            "ga4_tier_values",
+            "ga4_currency",
+            "ga4_validate",
+            "phone_country",
+            "only_with_consent",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Secrets are never shown back: the field is empty, its help says which one is
+        # saved (its last four characters), and leaving it empty keeps it.
+        for name in Action.SECRET_FIELDS:
+            field = self.fields[name]
+            field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            saved = getattr(self.instance, name, "")
+            if saved:
+                field.help_text = (
+                    f"Saved (ends in …{saved[-4:]}). Leave empty to keep it, or paste a new one."
+                )
         # The browser hides the other kinds' fields as the kind changes (action_kind.js).
         self.fields["kind"].widget.attrs["data-kind-fields"] = json.dumps(
             {kind: list(names) for kind, names in Action.KIND_FIELDS.items()}
@@ -55,8 +83,20 @@ class ActionForm(forms.ModelForm):
         for fields in Action.KIND_FIELDS.values():
             for name in set(fields) - used:
                 if name in self.fields:
-                    # Hidden, not removed: the values stay as they were when the kind changes.
-                    self.fields[name].widget = forms.HiddenInput()
+                    # Hidden, not removed: the values stay as they were when the kind changes
+                    # (a secret's stays in the database: it is never written into the page).
+                    secret = name in Action.SECRET_FIELDS
+                    self.fields[name].widget = HiddenSecret() if secret else forms.HiddenInput()
+
+    def _keep_secret(self, name: str) -> str:
+        value = self.cleaned_data.get(name, "")
+        return value.strip() if value and value.strip() else getattr(self.instance, name, "")
+
+    def clean_meta_access_token(self) -> str:
+        return self._keep_secret("meta_access_token")
+
+    def clean_ga4_api_secret(self) -> str:
+        return self._keep_secret("ga4_api_secret")
 
 
 class ActionInline(CappedInlineMixin, admin.StackedInline):
@@ -72,6 +112,11 @@ class ActionInline(CappedInlineMixin, admin.StackedInline):
         ("kind", "order"),
         ("webhook_url", "webhook_secret"),
         ("task_subject", "task_due_hours", "hubspot_owner_id"),
+        ("meta_pixel_id", "meta_access_token"),
+        ("meta_event_name", "meta_test_event_code"),
+        ("ga4_measurement_id", "ga4_api_secret"),
+        ("ga4_tier_values", "ga4_currency", "ga4_validate"),
+        ("phone_country", "only_with_consent"),
     ]
 
 

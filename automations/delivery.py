@@ -5,6 +5,8 @@
   exponentially with jitter; after AUTOMATIONS_MAX_ATTEMPTS the delivery is dead.
 - 401 and 403: held, the rule is paused and its owner told; Resume sends it again.
 - any other 4xx: dead at once, with the reason.
+- a sender that decides not to send (an ad platform and a lead without consent, or
+  one that looked automated) ends the delivery skipped, with the reason.
 
 A paused or switched-off rule, or a destination not configured (no HubSpot token),
 holds its deliveries: they are written all the same and go out, once each, on Resume or
@@ -28,13 +30,13 @@ from django.utils import timezone
 
 from automations.fencing import LostClaim, claim_log, claim_update
 from automations.models import Action, Delivery, DeliveryAttempt, Rule
-from automations.senders import SENDERS, Failure, connected_kinds, not_connected
+from automations.senders import SENDERS, Failure, Skip, connected_kinds, not_connected
 from leads.models import Lead
 from tracking.models import ConversionEvent
 
 log = logging.getLogger(__name__)
 OPEN = [Delivery.Status.PENDING, Delivery.Status.RETRYING]
-FINISHED = [Delivery.Status.DELIVERED, Delivery.Status.DEAD]
+FINISHED = [Delivery.Status.DELIVERED, Delivery.Status.DEAD, Delivery.Status.SKIPPED]
 DELIVER_TASK = "automations.tasks.deliver"  # by name: tasks import this module, not back
 
 # The request path never waits for the broker: queueing happens on a
@@ -128,6 +130,10 @@ def delivery_run(delivery_id: int) -> str | None:
             summary = SENDERS[delivery.action.kind](delivery)
         except Failure as failure:
             return _failed(delivery, failure)
+        except Skip as skip:
+            _finish(delivery, Delivery.Status.SKIPPED, last_error=str(skip)[:1000])
+            log.info("Delivery %s skipped: %s", delivery_id, skip)
+            return delivery.status
         except LostClaim:
             raise
         except Exception as error:  # a bug of ours: keep the delivery, retry, show why
@@ -270,8 +276,15 @@ def delivery_replay(*, delivery: Delivery) -> None:
     """Send a delivery again (admin): dead or delivered, it goes back to the queue.
 
     A HubSpot delivery keeps its stored ids, so a replay never makes a second task. A
-    delivery still waiting for the action before it, or being sent, is left as it is.
+    GA4 delivery forgets that an earlier try went unanswered: a replay is a person's
+    decision to send it again. A delivery still waiting for the action before it, or
+    being sent, is left as it is.
     """
+    fields = {}
+    # Read now, not from `delivery`: the caller's copy may predate what a worker stored.
+    stored = Delivery.objects.filter(pk=delivery.pk).values_list("remote", flat=True).first()
+    if stored and "unanswered_at" in stored:
+        fields["remote"] = {k: v for k, v in stored.items() if k != "unanswered_at"}
     Delivery.objects.filter(pk=delivery.pk).exclude(
         status__in=[Delivery.Status.SENDING, Delivery.Status.WAITING]
     ).update(
@@ -279,6 +292,7 @@ def delivery_replay(*, delivery: Delivery) -> None:
         next_attempt_at=timezone.now(),
         last_error="",
         held_reason="",
+        **fields,
     )
     queue_on_commit([delivery.pk])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
 import uuid
@@ -128,6 +129,8 @@ class Action(models.Model):
         EMAIL = "email", "E-mail the lead's owner (or the Sales group)"
         ASSIGN = "assign", "Assign an owner (round robin among Sales)"
         SCORECARD = "scorecard", "E-mail the visitor their scorecard (PDF attached)"
+        META = "meta", "Meta Conversions API: send the lead as a conversion"
+        GA4 = "ga4", "Google Analytics 4: send generate_lead (Measurement Protocol)"
 
     # What a task subject can say about the lead.
     PLACEHOLDERS = ("name", "email", "company", "tier", "percent", "score", "quiz")
@@ -138,7 +141,38 @@ class Action(models.Model):
         Kind.EMAIL: (),
         Kind.ASSIGN: (),
         Kind.SCORECARD: (),
+        Kind.META: (
+            "meta_pixel_id",
+            "meta_access_token",
+            "meta_event_name",
+            "meta_test_event_code",
+            "phone_country",
+            "only_with_consent",
+        ),
+        Kind.GA4: (
+            "ga4_measurement_id",
+            "ga4_api_secret",
+            "ga4_tier_values",
+            "ga4_currency",
+            "ga4_validate",
+            "only_with_consent",
+        ),
     }
+    # The fields each ad platform needs (admin says so in words when one is missing).
+    KIND_REQUIRED = {
+        Kind.META: {
+            "meta_pixel_id": "A Meta action needs the pixel (dataset) id.",
+            "meta_access_token": "A Meta action needs its Conversions API access token.",
+            "meta_event_name": "A Meta action needs an event name (Lead, or a custom name).",
+        },
+        Kind.GA4: {
+            "ga4_measurement_id": "A GA4 action needs the web stream's measurement id (G-…).",
+            "ga4_api_secret": "A GA4 action needs a Measurement Protocol API secret.",
+            "ga4_currency": "A GA4 action needs the currency of its values (EUR, USD, …).",
+        },
+    }
+    # Fields whose value is a secret: admin never shows it back in full.
+    SECRET_FIELDS = ("meta_access_token", "ga4_api_secret")
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -164,13 +198,107 @@ class Action(models.Model):
     task_due_hours = models.PositiveSmallIntegerField(default=1)
     hubspot_owner_id = models.CharField(max_length=40, blank=True)
 
+    # The ad platforms (automations/senders/meta.py and ga4.py).
+    only_with_consent = models.BooleanField(
+        "only with consent",
+        default=True,
+        help_text="Send only leads who ticked the quiz's consent box; a lead of a quiz "
+        "without a consent box is then not sent. Off: every lead is sent (your consent "
+        "banner or contract covers it).",
+    )
+    phone_country = models.CharField(
+        "country of phone numbers without +",
+        max_length=2,
+        blank=True,
+        help_text="Two letters (GB, DE, US): phone numbers typed without a country code "
+        "are read as this country's. Empty: such numbers are not sent.",
+    )
+    meta_pixel_id = models.CharField(
+        "pixel (dataset) id",
+        max_length=20,
+        blank=True,
+        help_text="The number shown in Meta's Events Manager, e.g. 1234567890123456.",
+    )
+    meta_access_token = models.CharField(
+        "access token",
+        max_length=500,
+        blank=True,
+        help_text="Events Manager → your pixel → Settings → Conversions API → Generate "
+        "access token. Stored, never shown again in full.",
+    )
+    meta_event_name = models.CharField(
+        "event name",
+        max_length=50,
+        default="Lead",
+        blank=True,
+        help_text="Lead (Meta's standard event), another standard event such as "
+        "CompleteRegistration, or a custom name. Your browser pixel must use the same name "
+        "for Meta to deduplicate the pair.",
+    )
+    meta_test_event_code = models.CharField(
+        "test event code",
+        max_length=40,
+        blank=True,
+        help_text="From Events Manager's Test events tab (TEST12345): events show up there "
+        "and nowhere else. Empty it to go live.",
+    )
+    ga4_measurement_id = models.CharField(
+        "measurement id",
+        max_length=20,
+        blank=True,
+        help_text="Admin → Data streams → your web stream: G-XXXXXXXXXX.",
+    )
+    ga4_api_secret = models.CharField(
+        "API secret",
+        max_length=100,
+        blank=True,
+        help_text="The web stream → Measurement Protocol API secrets → Create. Stored, never "
+        "shown again in full.",
+    )
+    ga4_tier_values = models.CharField(
+        "value per tier",
+        max_length=500,
+        blank=True,
+        help_text="The lead's value by its tier, e.g. “Hot=100, Warm=30, Cold=5”; a tier "
+        "not listed is sent without a value.",
+    )
+    ga4_currency = models.CharField(
+        "currency",
+        max_length=3,
+        default="EUR",
+        blank=True,
+        help_text="ISO 4217 code of the values: EUR, USD, GBP.",
+    )
+    ga4_validate = models.BooleanField(
+        "check with GA4's validation server first",
+        default=False,
+        help_text="GA4 answers “OK” even to an event it drops. On, each event is first "
+        "sent to GA4's validation server and, if it finds a problem, not sent but shown "
+        "here with GA4's words (one more call per lead).",
+    )
+
     class Meta:
         ordering = ["order", "pk"]
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.get_kind_display()}"
 
+    def tier_values(self) -> dict[str, float]:
+        """ga4_tier_values as {tier name, lowercased: value}; ValueError when it does not parse."""
+        values = {}
+        for part in filter(None, (p.strip() for p in self.ga4_tier_values.split(","))):
+            name, equals, value = part.rpartition("=")
+            if not equals or not name.strip():
+                raise ValueError(f"“{part}” is not Tier=value")
+            number = float(value.strip().replace(" ", ""))
+            if not (0 <= number < 1e9):
+                raise ValueError(f"“{value.strip()}” is not a value from 0 up")
+            values[name.strip().lower()] = number
+        return values
+
     def clean(self) -> None:
+        if self.kind in self.KIND_REQUIRED:
+            self._clean_ad_platform()
         if self.kind == self.Kind.WEBHOOK:
             if not self.webhook_url:
                 raise ValidationError({"webhook_url": "A webhook needs its URL."})
@@ -193,6 +321,56 @@ class Action(models.Model):
                     }
                 ) from None
 
+    def _clean_ad_platform(self) -> None:
+        errors = {
+            name: message
+            for name, message in self.KIND_REQUIRED[self.kind].items()
+            if not getattr(self, name).strip()
+        }
+        if self.phone_country and not re.fullmatch(r"[A-Za-z]{2}", self.phone_country):
+            errors["phone_country"] = "Two letters, such as GB, DE or US."
+        self.phone_country = self.phone_country.upper()
+        if self.kind == self.Kind.META:
+            self.meta_pixel_id = self.meta_pixel_id.strip()
+            if self.meta_pixel_id and not re.fullmatch(r"[0-9]{8,20}", self.meta_pixel_id):
+                errors["meta_pixel_id"] = (
+                    f"“{self.meta_pixel_id}” is not a pixel id: it is a number of 15 or 16 "
+                    "digits (Events Manager shows it under the pixel's name)."
+                )
+            self.meta_event_name = self.meta_event_name.strip()
+            if self.meta_event_name and not re.fullmatch(
+                r"[A-Za-z0-9_][A-Za-z0-9_ -]{0,49}", self.meta_event_name
+            ):
+                errors["meta_event_name"] = (
+                    "Use letters, digits, spaces, - and _ only (at most 50), e.g. Lead."
+                )
+            code = self.meta_test_event_code.strip()
+            if code and not re.fullmatch(r"[A-Za-z0-9]{1,40}", code):
+                errors["meta_test_event_code"] = "A test event code is letters and digits."
+            self.meta_test_event_code = code
+            if re.search(r"\s", self.meta_access_token.strip()):
+                errors["meta_access_token"] = "An access token has no spaces: paste it again."
+            self.meta_access_token = self.meta_access_token.strip()
+        if self.kind == self.Kind.GA4:
+            self.ga4_measurement_id = self.ga4_measurement_id.strip().upper()
+            if self.ga4_measurement_id and not re.fullmatch(
+                r"G-[A-Z0-9]{4,16}", self.ga4_measurement_id
+            ):
+                errors["ga4_measurement_id"] = (
+                    f"“{self.ga4_measurement_id}” is not a measurement id: it starts with G- "
+                    "(UA- properties no longer collect data)."
+                )
+            self.ga4_currency = self.ga4_currency.strip().upper()
+            if self.ga4_currency and not re.fullmatch(r"[A-Z]{3}", self.ga4_currency):
+                errors["ga4_currency"] = "Three letters, such as EUR, USD or GBP."
+            try:
+                self.tier_values()
+            except ValueError as error:
+                errors["ga4_tier_values"] = f"Write it as Hot=100, Warm=30 ({error})."
+            self.ga4_api_secret = self.ga4_api_secret.strip()
+        if errors:
+            raise ValidationError(errors)
+
 
 class Delivery(models.Model):
     """Work for later: one action on one event, written in the event's transaction."""
@@ -205,6 +383,9 @@ class Delivery(models.Model):
         RETRYING = "retrying", "Waiting to retry"
         DELIVERED = "delivered", "Delivered"
         DEAD = "dead", "Dead"
+        # Matched, but deliberately not sent (no consent, a lead that looked automated):
+        # written all the same, with the reason, so every matched lead is accounted for.
+        SKIPPED = "skipped", "Skipped (not sent, see why)"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="deliveries")

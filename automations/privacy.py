@@ -92,7 +92,11 @@ def _deliveries_erase(*, deliveries: list[Delivery], secrets: tuple[str, ...]) -
     for delivery in deliveries:
         delivery.lead = None
         delivery.remote = {}  # the CRM's ids of the person's contact and task
-        if delivery.status not in (Delivery.Status.DELIVERED, Delivery.Status.DEAD):
+        if delivery.status not in (
+            Delivery.Status.DELIVERED,
+            Delivery.Status.DEAD,
+            Delivery.Status.SKIPPED,
+        ):
             delivery.status = Delivery.Status.DEAD
             delivery.last_error = NOT_SENT
         else:

@@ -288,6 +288,10 @@ SITE_URL = env_str(
 ).rstrip("/")
 HUBSPOT_TOKEN = env_str("HUBSPOT_TOKEN", "")
 HUBSPOT_BASE_URL = env_str("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+# The ad platforms' endpoints (automations' Meta and GA4 actions); tests point them at fakes.
+META_GRAPH_BASE_URL = env_str("META_GRAPH_BASE_URL", "https://graph.facebook.com")
+META_GRAPH_VERSION = env_str("META_GRAPH_VERSION", "v23.0")
+GA4_BASE_URL = env_str("GA4_BASE_URL", "https://www.google-analytics.com")
 # Seconds for a whole call to HubSpot or a webhook, connect to last byte.
 AUTOMATIONS_HTTP_TIMEOUT = float(env_str("AUTOMATIONS_HTTP_TIMEOUT", "10"))
 AUTOMATIONS_ALLOW_PRIVATE_URLS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_URLS", False)

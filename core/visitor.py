@@ -82,6 +82,13 @@ class Visitor:
     # page, by event name: rendered into the page, so that a browser event about
     # the same action enriches it instead of counting twice.
     event_ids: dict[str, str] = field(default_factory=dict)
+    # What the ad platforms know this browser by, read at the request (validated, or ""):
+    # the User-Agent header, Meta's `_fbp` cookie, and Google Analytics' client id
+    # (from the `_ga` cookie "GA1.1.X.Y", the "X.Y"). Kept on the lead for the server-side
+    # conversions of automations (Meta's Conversions API, GA4's Measurement Protocol).
+    user_agent: str = ""
+    fbp: str = ""
+    ga_client_id: str = ""
 
     @property
     def first_source(self) -> str:

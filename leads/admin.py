@@ -73,6 +73,10 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
             "Flags",
             {"fields": ["is_spam", "looks_automated", "is_preview", "created_at", "attempt"]},
         ),
+        (
+            "Browser (for the ad platforms)",
+            {"fields": ["user_agent", "fbp", "ga_client_id"], "classes": ["collapse"]},
+        ),
     ]
     readonly_fields = [
         "first_response_at",
@@ -97,6 +101,9 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "is_preview",
         "created_at",
         "attempt",
+        "user_agent",
+        "fbp",
+        "ga_client_id",
     ]
 
     def has_add_permission(self, request):

@@ -88,6 +88,12 @@ class Lead(models.Model):
         help_text="The browser that sent the form looked like a crawler or a headless tool.",
     )
     is_preview = models.BooleanField(default=False)
+    # The browser the form was sent from, as the ad platforms know it (automations'
+    # Meta and GA4 actions send these): its User-Agent, Meta's `_fbp` cookie and Google
+    # Analytics' client id (from `_ga`). Validated when read; "" when absent.
+    user_agent = models.CharField(max_length=1000, blank=True)
+    fbp = models.CharField("Meta browser id (_fbp)", max_length=255, blank=True)
+    ga_client_id = models.CharField("GA client id (_ga)", max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The address of the public summary the visitor may share (score, tier, categories; no
     # name, e-mail or answers): another secret than the attempt's token, which opens it all.

@@ -4,6 +4,11 @@
  * result was read and clicks on its call to action. Each event names the
  * server's event (rendered as data-track-event), so it enriches that event
  * and is never counted twice. No dependencies; survives htmx swaps.
+ *
+ * A result card carries its lead's server event id (data-lead-event-id); the page
+ * announces it once as a `quizfunnel:lead` DOM event ({detail: {eventId}}), so that a
+ * browser pixel (or embed.js, for the page around an embedded quiz) can send its own
+ * Lead event with that id and the ad platform keeps one of the pair.
  */
 (function () {
   "use strict";
@@ -59,7 +64,17 @@
     current = null;
   }
 
+  var announced = {};
+  function announceLead() {
+    var el = document.querySelector("[data-lead-event-id]");
+    var id = el && el.getAttribute("data-lead-event-id");
+    if (!id || announced[id]) return;
+    announced[id] = true;
+    document.dispatchEvent(new CustomEvent("quizfunnel:lead", { detail: { eventId: id } }));
+  }
+
   function enter() {
+    announceLead();
     var el = document.querySelector("[data-track-event]");
     var id = el && el.getAttribute("data-track-event");
     if (current && current.id === id) return;

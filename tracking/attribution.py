@@ -64,6 +64,8 @@ TOUCH_JSON_MAX = 1500
 # Longer than any cookie we write: anything bigger is not ours and is not parsed.
 COOKIE_READ_MAX = 4096
 USER_AGENT_MAX = 1000
+# Click ids are opaque and longer than other touch values (Meta's run past 100 characters).
+CLICK_ID_MAX = 500
 
 # A maintained list of crawlers, headless browsers, HTTP libraries and monitors
 # (the CrawlerDetect project): a phone called "CUBOT" is not a bot.
@@ -126,7 +128,14 @@ def bounded_touch(raw: Mapping) -> dict | None:
         value = raw.get(key)
         if not isinstance(value, str):
             continue
-        value = clip(value, VALUE_MAX)
+        if key in CLICK_IDS:
+            # An id cut short is another id (Meta's fbc, Google's gclid would not match):
+            # kept whole, or not at all.
+            value = clip(value, CLICK_ID_MAX + 1)
+            if len(value) > CLICK_ID_MAX or len(json.dumps({key: value})) > room:
+                continue
+        else:
+            value = clip(value, VALUE_MAX)
         while value and len(json.dumps({key: value})) > room:
             value = value[: len(value) // 2].strip()
         if value:
@@ -188,9 +197,31 @@ def _touch_from_cookie(name: str, raw: str) -> dict | None:
     return bounded_touch(value) or None
 
 
+# Meta's browser id: fb.<subdomain index>.<creation time, ms>.<random>, as the pixel writes it.
+FBP_PATTERN = re.compile(r"fb\.[0-9]\.[0-9]{10,13}\.[0-9A-Za-z_-]{1,64}")
+# Google Analytics' cookie: GA1.<domain depth>.<random>.<first visit, s>; the client id is
+# the last two parts.
+GA_PATTERN = re.compile(r"GA1\.[0-9]{1,2}\.([0-9]{1,20}\.[0-9]{1,20})")
+AD_COOKIE_MAX = 255
+
+
+def fbp_from_cookie(raw: str | None) -> str:
+    """Meta's `_fbp` cookie when it is one the pixel could have written, else ""."""
+    value = clean_text(raw or "")[: AD_COOKIE_MAX + 1].strip()
+    return value if len(value) <= AD_COOKIE_MAX and FBP_PATTERN.fullmatch(value) else ""
+
+
+def ga_client_id_from_cookie(raw: str | None) -> str:
+    """The GA4 client id ("X.Y") of a `_ga` cookie ("GA1.1.X.Y"), else ""."""
+    value = clean_text(raw or "")[: AD_COOKIE_MAX + 1].strip()
+    found = GA_PATTERN.fullmatch(value) if len(value) <= AD_COOKIE_MAX else None
+    return found.group(1) if found else ""
+
+
 def visitor_from_request(request: HttpRequest) -> tuple[Visitor, set[str]]:
     """The request's visitor, and the names of the cookies that must be (re)written."""
-    device, is_bot = device_of(request.headers.get("User-Agent", ""))
+    user_agent = clean_text(request.headers.get("User-Agent", ""))[:USER_AGENT_MAX].strip()
+    device, is_bot = device_of(user_agent)
     changed = set()
     visitor_id = visitor_id_from_cookie(request)
     if visitor_id is None:
@@ -208,7 +239,14 @@ def visitor_from_request(request: HttpRequest) -> tuple[Visitor, set[str]]:
     elif last is None:
         last = first
     visitor = Visitor(
-        id=visitor_id, first_touch=first, last_touch=last, device=device, is_bot=is_bot
+        id=visitor_id,
+        first_touch=first,
+        last_touch=last,
+        device=device,
+        is_bot=is_bot,
+        user_agent=user_agent,
+        fbp=fbp_from_cookie(request.COOKIES.get("_fbp")),
+        ga_client_id=ga_client_id_from_cookie(request.COOKIES.get("_ga")),
     )
     return visitor, changed
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from automations.models import Action, Delivery
-from automations.senders import assign, email, hubspot, scorecard, webhook
-from automations.senders.http import Failure, post_json
+from automations.senders import assign, email, ga4, hubspot, meta, scorecard, webhook
+from automations.senders.http import Failure, Skip, post_json
 from automations.senders.webhook import webhook_signature
 
 __all__ = [
     "CALLS_PER_DELIVERY",
     "SENDERS",
     "Failure",
+    "Skip",
     "connected_kinds",
     "not_connected",
     "post_json",
@@ -26,6 +27,8 @@ SENDERS: dict[str, Callable[[Delivery], str]] = {
     Action.Kind.EMAIL: email.send,
     Action.Kind.ASSIGN: assign.send,
     Action.Kind.SCORECARD: scorecard.send,
+    Action.Kind.META: meta.send,
+    Action.Kind.GA4: ga4.send,
 }
 
 _NOT_CONNECTED: dict[str, Callable[[], str]] = {
@@ -34,6 +37,8 @@ _NOT_CONNECTED: dict[str, Callable[[], str]] = {
     Action.Kind.EMAIL: email.not_connected,
     Action.Kind.ASSIGN: assign.not_connected,
     Action.Kind.SCORECARD: scorecard.not_connected,
+    Action.Kind.META: meta.not_connected,
+    Action.Kind.GA4: ga4.not_connected,
 }
 
 # The most calls one delivery makes (HubSpot's upsert, search and task).

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -20,6 +21,14 @@ from automations.fencing import claim_log
 from automations.models import Delivery, DeliveryAttempt
 
 REDACTED = "[redacted]"
+# Query parameters that carry a secret (Meta's access token, GA4's API secret): the log
+# shows the URL without their values.
+SECRET_PARAMS = ("access_token", "api_secret")
+
+
+class Skip(Exception):
+    """Deliberately not sent (no consent, a lead that looked automated): the delivery
+    ends as skipped, with this reason."""
 
 
 class Failure(Exception):
@@ -33,8 +42,10 @@ class Failure(Exception):
         retry_after: float | None = None,
         retryable: bool = False,
         auth: bool = False,
+        body: str = "",
     ):
         super().__init__(message)
+        self.body = body  # the service's answer, for senders that read its error codes
         self.status = status
         self.retry_after = retry_after
         self.retryable = retryable
@@ -59,6 +70,18 @@ def _redact(headers: dict) -> dict:
         k: (REDACTED if k.lower() in ("authorization", "webhook-signature") else v)
         for k, v in headers.items()
     }
+
+
+def redact_url(url: str) -> str:
+    """The URL with the values of SECRET_PARAMS replaced."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (k, REDACTED if k in SECRET_PARAMS else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))
 
 
 class PrivateAddress(Exception):
@@ -198,7 +221,7 @@ def post_json(
     log = DeliveryAttempt(
         delivery=delivery,
         step=step,
-        request=f"POST {url}\n{json.dumps(_redact(headers))}\n{body.decode()[:4000]}",
+        request=f"POST {redact_url(url)}\n{json.dumps(_redact(headers))}\n{body.decode()[:4000]}",
     )
     deadline = Deadline(timeout)
     try:
@@ -238,11 +261,18 @@ def post_json(
     if reply.status == 429:
         retry_after = _retry_after(reply.headers)
         raise Failure(
-            f"429 rate limited: {snippet}", status=429, retry_after=retry_after, retryable=True
+            f"429 rate limited: {snippet}",
+            status=429,
+            retry_after=retry_after,
+            retryable=True,
+            body=reply.body,
         )
     if reply.status >= 500:
         raise Failure(
-            f"{reply.status} server error: {snippet}", status=reply.status, retryable=True
+            f"{reply.status} server error: {snippet}",
+            status=reply.status,
+            retryable=True,
+            body=reply.body,
         )
     if 300 <= reply.status < 400:
         location = next((v for k, v in reply.headers.items() if k.lower() == "location"), "?")
@@ -253,9 +283,12 @@ def post_json(
         )
     if reply.status in (401, 403):
         raise Failure(
-            f"{reply.status} credentials refused: {snippet}", status=reply.status, auth=True
+            f"{reply.status} credentials refused: {snippet}",
+            status=reply.status,
+            auth=True,
+            body=reply.body,
         )
-    raise Failure(f"{reply.status} refused: {snippet}", status=reply.status)
+    raise Failure(f"{reply.status} refused: {snippet}", status=reply.status, body=reply.body)
 
 
 def _retry_after(headers: dict) -> float:
