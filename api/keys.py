@@ -90,13 +90,19 @@ def key_authenticate(raw: str, *, scope: str | None) -> ApiKey:
         raise KeyRejected(401, "Unknown API key.")
     if key.revoked_at is not None:
         raise KeyRejected(401, f"This API key was revoked on {key.revoked_at:%Y-%m-%d}.")
-    if scope is not None and not key.has_scope(scope):
+    if scope is not None:
+        key_check_scope(key, scope)
+    _touch(key)
+    return key
+
+
+def key_check_scope(key: ApiKey, scope: str) -> None:
+    """KeyRejected (403) unless `key` has `scope`."""
+    if not key.has_scope(scope):
         raise KeyRejected(
             403,
             f"This API key lacks the scope '{scope}' (it has: {', '.join(key.scopes)}).",
         )
-    _touch(key)
-    return key
 
 
 def _touch(key: ApiKey) -> None:

@@ -28,6 +28,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # A key stands in for a user on an API request (DRF's request.user): it is nobody.
+    is_authenticated = True
+    is_anonymous = False
+
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at", "-pk"]
@@ -41,3 +45,8 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @property
+    def label(self) -> str:
+        """How history rows made with this key name it ("API key Zapier (qf_1a2b3c4d…)")."""
+        return f"API key {self.name} (qf_{self.prefix}…)"[:120]

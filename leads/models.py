@@ -121,6 +121,9 @@ class StatusChange(models.Model):
     from_status = models.CharField(max_length=20, choices=Lead.Status.choices)
     to_status = models.CharField(max_length=20, choices=Lead.Status.choices)
     at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(
+        max_length=120, blank=True, help_text="The integration that made it (an API key)."
+    )
 
     class Meta:
         ordering = ["at", "pk"]
@@ -143,6 +146,9 @@ class OwnerChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(
+        max_length=120, blank=True, help_text="The integration that made it (an API key)."
+    )
 
     class Meta:
         ordering = ["at", "pk"]
@@ -156,6 +162,9 @@ class Note(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     text = models.TextField(max_length=4000)
     at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(
+        max_length=120, blank=True, help_text="The integration that wrote it (an API key)."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
