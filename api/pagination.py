@@ -22,7 +22,7 @@ OTHER_ORDER = "This cursor belongs to another sort order: start again without it
 
 
 class CursorParams(serializers.Serializer):
-    cursor = serializers.CharField(required=False, max_length=2000)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500)
 
 
@@ -60,7 +60,7 @@ class KeysetPagination(BasePagination):
             else model._meta.get_field(f.removeprefix("-"))
             for f in order
         ]
-        if "cursor" in params.validated_data:
+        if params.validated_data.get("cursor"):  # an empty one is the first page
             values = self._decode(params.validated_data["cursor"], order, fields)
             queryset = queryset.filter(_after(order, values))
         rows = list(queryset[: limit + 1])

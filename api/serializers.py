@@ -258,18 +258,22 @@ class LeadUpdateSerializer(serializers.Serializer):
 
 
 class LeadQuerySerializer(serializers.Serializer):
-    """Only for the schema: the query is validated by the inbox's own SalesFilterForm."""
+    """The sales inbox's filters (leads.forms.SalesFilterForm), as query parameters."""
 
     q = serializers.CharField(
         required=False, max_length=100, help_text="In the name, e-mail or company."
     )
     tier = serializers.CharField(required=False, max_length=60, help_text="A tier's name.")
-    quiz = serializers.IntegerField(required=False, min_value=1, help_text="A quiz's id.")
+    quiz = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A quiz's id."
+    )
     status = serializers.ChoiceField(choices=Lead.Status.choices, required=False)
-    owner = serializers.CharField(
+    owner = serializers.RegexField(
+        r"^(none|[1-9][0-9]{0,17})$",
         required=False,
-        max_length=20,
+        max_length=18,
         help_text="An owner's user id, or 'none' for leads nobody owns.",
+        error_messages={"invalid": "Give an owner's user id, or 'none'."},
     )
     start = serializers.DateField(required=False, help_text="Made on or after this day.")
     end = serializers.DateField(required=False, help_text="Made on or before this day.")
@@ -280,6 +284,15 @@ class LeadQuerySerializer(serializers.Serializer):
         required=False,
         help_text="hot (default: highest score first), new, old or cold.",
     )
+
+    def validate(self, data):
+        low, high = data.get("min_score"), data.get("max_score")
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"max_score": "Must not be below min_score."})
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise serializers.ValidationError({"end": "Must be on or after start."})
+        return data
 
 
 # --- Events ---------------------------------------------------------------------------

@@ -36,7 +36,6 @@ from api.serializers import (
 from automations.delivery import delivery_replay
 from automations.models import Delivery
 from core.forms import clean_data, parse_id
-from leads.forms import SalesFilterForm
 from leads.models import Lead, Note, OwnerChange, StatusChange
 from leads.selectors import leads_filtered
 from leads.services import lead_add_note, lead_assign, lead_set_status
@@ -72,8 +71,30 @@ def _validated(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
+PAGE_PARAMETERS = frozenset({"cursor", "limit"})
+
+
 class ApiViewSet(viewsets.GenericViewSet):
     scopes: dict[str, str] = {}
+    # The list's filters (a serializer of query parameters); other actions take none.
+    list_query: type[serializers.Serializer] | None = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # the key and its scope come first
+        known = set()
+        if self.action == "list":
+            known = set(PAGE_PARAMETERS)
+            if self.list_query is not None:
+                known |= set(self.list_query().fields)
+        unknown = sorted(set(_query(request)) - known)
+        if unknown:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise serializers.ValidationError(
+                {
+                    name[:100]: [f"Unknown parameter (this address takes: {allowed})."]
+                    for name in unknown[:10]
+                }
+            )
 
     def get_object(self):
         # An id the database could not even compare (too long, not digits) is "no such".
@@ -152,6 +173,7 @@ class LeadViewSet(
     """Leads with answers, scores, attribution and history (leads:read; PATCH leads:write)."""
 
     scopes = {"GET": "leads:read", "PATCH": "leads:write"}
+    list_query = LeadQuerySerializer
     serializer_class = LeadSerializer
     queryset = Lead.objects.for_sales()
     http_method_names = ["get", "patch", "head", "options"]
@@ -159,23 +181,8 @@ class LeadViewSet(
     def get_queryset(self):
         if self.action != "list":
             return _lead_queryset(Lead.objects.for_sales())
-        query = _query(self.request)
-        form = SalesFilterForm({k: v for k, v in query.items() if k in SalesFilterForm.base_fields})
-        if not form.is_valid():
-            errors = form.errors.get_json_data()
-            raise serializers.ValidationError(
-                {
-                    ("non_field_errors" if field == "__all__" else field): [
-                        e["message"] for e in messages
-                    ]
-                    for field, messages in errors.items()
-                }
-            )
-        if form.cleaned_data["owner"] == "me":
-            raise serializers.ValidationError(
-                {"owner": ["An API key is nobody: give the owner's user id, or 'none'."]}
-            )
-        return _lead_queryset(leads_filtered(filters=form.cleaned_data))
+        filters = _validated(self.list_query, self.request)
+        return _lead_queryset(leads_filtered(filters=filters))
 
     def partial_update(self, request, *args, **kwargs):
         lead = self.get_object()
@@ -212,6 +219,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     """Conversion events, in the order they were recorded (scope events:read)."""
 
     scopes = {"GET": "events:read"}
+    list_query = EventQuerySerializer
     serializer_class = EventSerializer
     queryset = ConversionEvent.objects.order_by("pk")
 
@@ -219,7 +227,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         events = ConversionEvent.objects.order_by("pk")
         if self.action != "list":
             return events
-        query = _validated(EventQuerySerializer, self.request)
+        query = _validated(self.list_query, self.request)
         if "name" in query:
             events = events.filter(name=query["name"])
         if "quiz" in query:
@@ -264,6 +272,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     """The automations' outbox (leads:read; replay leads:write)."""
 
     scopes = {"GET": "leads:read", "POST": "leads:write"}
+    list_query = DeliveryQuerySerializer
     serializer_class = DeliverySerializer
     queryset = Delivery.objects.all()
 
@@ -275,7 +284,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         )
         if self.action != "list":
             return deliveries
-        query = _validated(DeliveryQuerySerializer, self.request)
+        query = _validated(self.list_query, self.request)
         if "status" in query:
             deliveries = deliveries.filter(status=query["status"])
         if "lead" in query:
