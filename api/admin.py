@@ -31,10 +31,25 @@ class ApiKeyChangeForm(forms.ModelForm):
         fields = ["name"]
 
 
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at=None)
+        if self.value() == "revoked":
+            return queryset.exclude(revoked_at=None)
+        return queryset
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix_shown", "scope_list", "created_at", "last_used_at", "state"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "prefix_shown", "scope_list", "last_used_at", "state", "created_at"]
+    list_filter = [StateFilter]
     search_fields = ["name", "prefix"]
     actions = ["revoke"]
 

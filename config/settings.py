@@ -250,8 +250,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": [
+        {"name": "leads", "description": "Scored leads, as the sales inbox shows them."},
+        {"name": "events", "description": "Conversion events, for export."},
+        {"name": "quizzes", "description": "Quiz definitions."},
+        {"name": "deliveries", "description": "What the automations sent, and replay."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.Lead.Status",
         "QuizStatusEnum": "quizzes.models.Quiz.Status",

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from api.keys import key_authenticate
+from api.keys import key_authenticate, key_revoke
 from api.models import ApiKey
 from tests.api.factories import make_key
 
@@ -50,3 +50,13 @@ def test_the_list_shows_last_use_and_revoke_stops_the_key(admin_client):
     assert "Revoked" in response.text
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_the_list_filters_active_and_revoked_keys(admin_client):
+    make_key(name="Still used")
+    old, _ = make_key(name="Old export")
+    key_revoke(key=old)
+    active = admin_client.get("/admin/api/apikey/", {"state": "active"}).text
+    revoked = admin_client.get("/admin/api/apikey/", {"state": "revoked"}).text
+    assert "Still used" in active and "Old export" not in active
+    assert "Old export" in revoked and "Still used" not in revoked
