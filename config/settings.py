@@ -121,12 +121,14 @@ INSTALLED_APPS = [
     "nested_admin",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "quizzes",
     "leads",
     "tracking",
     "automations",
     "sales",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -255,15 +257,42 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The integrator API takes an API key (Authorization: Bearer KEY), never a session, so
+    # no logged-in browser can be made to call it; each view names the scope it needs.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.HasScope"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.KeysetPagination",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_RATES": {"tracking": env_str("TRACKING_RATE", "240/min")},
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quizfunnel API",
-    "DESCRIPTION": "Client conversion events and, later, the integrator API.",
+    "DESCRIPTION": (
+        "The integrator API v1: quizzes, leads, conversion events and deliveries, with an "
+        "API key (admin → API keys) sent as `Authorization: Bearer KEY`. Lists are "
+        "cursor-paginated: follow `next`. Errors are JSON: `{detail}` or `{field: [messages]}`."
+    ),
     "VERSION": "1",
+    # The schema and its reference are public (they hold no data); the reference's
+    # scripts come from drf-spectacular-sidecar, served by whitenoise: no CDN.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": [
+        {"name": "leads", "description": "Scored leads, as the sales inbox shows them."},
+        {"name": "events", "description": "Conversion events, for export."},
+        {"name": "quizzes", "description": "Quiz definitions."},
+        {"name": "deliveries", "description": "What the automations sent, and replay."},
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.Lead.Status",
+        "QuizStatusEnum": "quizzes.models.Quiz.Status",
+        "DeliveryStatusEnum": "automations.models.Delivery.Status",
+    },
 }
 TRACKING_MAX_BODY = env_int("TRACKING_MAX_BODY", 64 * 1024)
 TRACKING_MAX_BATCH = 50

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
 
 # Bad requests say what was wrong with them (core.views); 403, 404 and 500 use
 # Django's views with templates/403.html, 404.html, 500.html.
@@ -21,7 +20,7 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("sales/", include("sales.urls")),
     path("automations/", include("automations.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/", include("api.urls")),
 ]
 
 # Uploaded pictures on the embedded default (files in var/media); with S3 they have URLs of

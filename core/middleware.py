@@ -6,7 +6,8 @@ person never types one: answer 400 with a page that says so.
 
 Visitor pages are the exception for the query string: a landing link's utm_* and click
 ids are cleaned by the attribution code (a stray byte in an ad's link must not cost the
-visit), and their other parameters never reach the database.
+visit), and their other parameters never reach the database. So is the integrator API
+(/api/): it cleans its query parameters where it validates them, and answers in JSON.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from core.views import error_page
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
-# Paths whose query parameters are cleaned where they are read (tracking.attribution).
-QUERY_CLEANED_WHERE_READ = ("/q/", "/t/")
+# Paths whose query parameters are cleaned where they are read (tracking.attribution,
+# api.views).
+QUERY_CLEANED_WHERE_READ = ("/q/", "/t/", "/api/")
 
 
 UNREADABLE_ADDRESS = (

@@ -176,6 +176,9 @@ class StatusChange(models.Model):
     from_status = models.CharField(max_length=20, choices=Lead.Status.choices)
     to_status = models.CharField(max_length=20, choices=Lead.Status.choices)
     at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(
+        max_length=120, blank=True, help_text="The integration that made it (an API key)."
+    )
 
     class Meta:
         ordering = ["at", "pk"]
@@ -198,6 +201,9 @@ class OwnerChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(
+        max_length=120, blank=True, help_text="The integration that made it (an API key)."
+    )
 
     class Meta:
         ordering = ["at", "pk"]
@@ -211,6 +217,9 @@ class Note(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     text = models.TextField(max_length=4000)
     at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(
+        max_length=120, blank=True, help_text="The integration that wrote it (an API key)."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

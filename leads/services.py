@@ -178,9 +178,10 @@ def _contact_fields(email: str, name: str, company: str, phone: str) -> tuple[st
     return tuple(values.values())
 
 
-def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
+def lead_set_status(*, lead: Lead, status: str, by=None, via: str = "") -> StatusChange | None:
     """Move a lead through the pipeline, with a history row; every page that changes a
-    status (the sales workspace, admin) comes here."""
+    status (the sales workspace, admin, the API) comes here. `via` names an integration
+    (an API key) that made the change for nobody in particular."""
     if status not in Lead.Status.values:
         raise ValidationError(f"“{status}” is not a status.", code="bad_status")
     with transaction.atomic():
@@ -188,7 +189,7 @@ def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
         if lead.status == status:
             return None
         change = StatusChange.objects.create(
-            lead=lead, by=by, from_status=lead.status, to_status=status
+            lead=lead, by=by, from_status=lead.status, to_status=status, via=via
         )
         lead.status = status
         fields = ["status"]
@@ -198,9 +199,10 @@ def lead_set_status(*, lead: Lead, status: str, by=None) -> StatusChange | None:
         return change
 
 
-def lead_assign(*, lead: Lead, owner, by=None) -> OwnerChange | None:
-    """Give the lead an owner (or none), with a history row; `by` None is an automation.
-    Every page that changes an owner (the sales workspace, admin, automations) comes here."""
+def lead_assign(*, lead: Lead, owner, by=None, via: str = "") -> OwnerChange | None:
+    """Give the lead an owner (or none), with a history row; `by` None is an automation
+    (or the integration `via` names). Every page that changes an owner (the sales
+    workspace, admin, automations, the API) comes here."""
     with transaction.atomic():
         locked = Lead.objects.select_for_update().get(pk=lead.pk)
         new_owner_id = owner.pk if owner is not None else None
@@ -208,7 +210,7 @@ def lead_assign(*, lead: Lead, owner, by=None) -> OwnerChange | None:
             lead.owner = owner
             return None
         change = OwnerChange.objects.create(
-            lead=locked, by=by, from_owner_id=locked.owner_id, to_owner=owner
+            lead=locked, by=by, from_owner_id=locked.owner_id, to_owner=owner, via=via
         )
         locked.owner = owner
         fields = ["owner"]
@@ -246,13 +248,13 @@ def lead_assign_round_robin(*, lead: Lead):
         return owner
 
 
-def lead_add_note(*, lead: Lead, text: str, author) -> Note:
+def lead_add_note(*, lead: Lead, text: str, author, via: str = "") -> Note:
     text = clean_text(text).strip()
     if not text:
         raise ValidationError("Write something in the note first.", code="empty")
     if len(text) > 4000:
         raise ValidationError("Keep a note under 4000 characters.", code="too_long")
-    return Note.objects.create(lead=lead, text=text, author=author)
+    return Note.objects.create(lead=lead, text=text, author=author, via=via)
 
 
 def result_show(*, lead: Lead, visitor: Visitor | None = None) -> None:

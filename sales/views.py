@@ -23,48 +23,16 @@ from core.spreadsheet import csv_rows
 from core.views import error_page
 from leads.forms import SalesFilterForm
 from leads.models import Lead
-from leads.selectors import lead_history
+from leads.selectors import lead_history, leads_filtered
 from leads.services import lead_add_note, lead_assign, lead_set_status
 
 PAGE_SIZE = 25
 
 
 def _filtered(form: SalesFilterForm, user):
-    leads = Lead.objects.for_sales().select_related("quiz", "owner")
     if not form.is_valid():
-        return leads.none()
-    data = form.cleaned_data
-    if data["q"]:
-        q = data["q"]
-        leads = leads.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(company__icontains=q))
-    if data["tier"]:
-        leads = leads.filter(tier_name=data["tier"])
-    if data["quiz"]:
-        leads = leads.filter(quiz=data["quiz"])
-    if data["status"]:
-        leads = leads.filter(status=data["status"])
-    owner = data["owner"]
-    if owner == "none":
-        leads = leads.filter(owner=None)
-    elif owner == "me":
-        leads = leads.filter(owner=user)
-    elif owner:
-        leads = leads.filter(owner_id=owner)
-    if data["start"]:
-        leads = leads.filter(created_at__date__gte=data["start"])
-    if data["end"]:
-        leads = leads.filter(created_at__date__lte=data["end"])
-    if data["min_score"] is not None:
-        leads = leads.filter(score_percent__gte=data["min_score"])
-    if data["max_score"] is not None:
-        leads = leads.filter(score_percent__lte=data["max_score"])
-    order = {
-        "hot": ["-score_percent", "-created_at"],
-        "new": ["-created_at"],
-        "old": ["created_at"],
-        "cold": ["score_percent", "-created_at"],
-    }[data["sort"] or "hot"]
-    return leads.order_by(*order, "-pk")
+        return Lead.objects.none()
+    return leads_filtered(filters=form.cleaned_data, user=user)
 
 
 def one_row_per_person(leads):
