@@ -259,7 +259,6 @@ class CpuMeter:
 def _database_backends(database: str):
     """Pids of the PostgreSQL backends connected to `database` (not this process's)."""
     import psycopg
-
     from django.db import connection
 
     params = connection.get_connection_params()
@@ -412,8 +411,11 @@ def hot_answers() -> dict[int, list[str]]:
     return answers
 
 
-def visit(port: int, htmx: bool, answers, results: Results, stop: threading.Event) -> None:
+def visit(
+    port: int, htmx: bool, answers, results: Results, stop: threading.Event, delay: float
+) -> None:
     visitor = Visitor(port, htmx, results)
+    time.sleep(delay)  # staggered: visitors arrive one after another, not in step
     while not stop.is_set():
         try:
             visitor.run(answers)
@@ -489,11 +491,14 @@ def main() -> None:
                 f"{args.seconds:g} s measured after {args.warmup:g} s warm-up"
             )
             results, stop = Results(), threading.Event()
+            spread = args.warmup / 2 / args.visitors
             threads = [
                 threading.Thread(
-                    target=visit, args=(stack.port, args.htmx, answers, results, stop), daemon=True
+                    target=visit,
+                    args=(stack.port, args.htmx, answers, results, stop, i * spread),
+                    daemon=True,
                 )
-                for _ in range(args.visitors)
+                for i in range(args.visitors)
             ]
             for thread in threads:
                 thread.start()
