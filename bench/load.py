@@ -532,7 +532,7 @@ def main() -> None:
             # outbox (the e-mail rule's assignment and e-mail for each hot lead).
             connection.connect()
             leads = Lead.objects.count()
-            deadline = time.monotonic() + (10 if args.smoke else 30)
+            deadline = time.monotonic() + (5 if args.smoke else 30)
             while (
                 time.monotonic() < deadline
                 and Delivery.objects.filter(
