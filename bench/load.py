@@ -453,7 +453,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--visitors", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30, help="the measured window")
-    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--warmup", type=float, default=10)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--htmx", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--smoke", action="store_true", help="a few seconds: it still runs")
@@ -605,6 +605,12 @@ def report(results: Results, start: float, end: float, cpu: dict, server: dict) 
             f"CPU seconds per completed run: {parts} "
             f"(load generator {cpu.get('client', 0.0) / runs:.3f}, same machine)"
         )
+    if inside:
+        per_request = ", ".join(
+            f"{name} {cpu.get(name, 0.0) / len(inside) * 1000:.1f}"
+            for name in ("web", "worker", "database")
+        )
+        print(f"CPU ms per request served in the window: {per_request}")
 
 
 if __name__ == "__main__":
