@@ -605,6 +605,13 @@ def report(results: Results, start: float, end: float, cpu: dict, server: dict) 
             f"CPU seconds per completed run: {parts} "
             f"(load generator {cpu.get('client', 0.0) / runs:.3f}, same machine)"
         )
+        used = sum(cpu.get(name, 0.0) for name in ("web", "worker", "database", "client"))
+        cores = os.cpu_count() or 1
+        print(
+            f"CPU per run, all four together: {used / runs:.3f} s: on {cores} cores of its own "
+            f"this stack could complete at most {cores * runs / used:.1f} runs/s (the ceiling a "
+            "shared machine's runs/s is measured against)"
+        )
     if inside:
         per_request = ", ".join(
             f"{name} {cpu.get(name, 0.0) / len(inside) * 1000:.1f}"
