@@ -250,7 +250,7 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         self.sample()
         self.running = False
-        seconds = defaultdict(float)
+        seconds: dict[str, float] = defaultdict(float)
         for pid, ticks in self.last.items():
             seconds[self.owner[pid]] += (ticks - self.base[pid]) / TICK
         return seconds
@@ -598,8 +598,11 @@ def report(results: Results, start: float, end: float, cpu: dict, server: dict) 
     failures = results.failures
     print(f"errors: {len(failures)} failed runs" + (f"; first: {failures[0]}" if failures else ""))
     if runs:
+        # No figure for a group none of whose processes could be read (a database server
+        # on another machine): n/a, not zero.
         parts = ", ".join(
-            f"{name} {cpu.get(name, 0.0) / runs:.3f}" for name in ("web", "worker", "database")
+            f"{name} {cpu[name] / runs:.3f}" if name in cpu else f"{name} n/a"
+            for name in ("web", "worker", "database")
         )
         print(
             f"CPU seconds per completed run: {parts} "
