@@ -67,15 +67,23 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 # Benchmarks run on PostgreSQL (DATABASE_URL, default the local server) in a throwaway database.
+# Each prints its figures beside their targets. BENCH_EVENTS sizes the reports benchmark
+# (ten million events over a million attempts by default; smaller for a quick look).
+BENCH_EVENTS ?= 10000000
+export BENCH_EVENTS
 bench: install-dev
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/round_trip.py
+	$(BIN)/python bench/reports.py $$(( $(BENCH_EVENTS) / 10 ))
 	$(BIN)/python bench/tracking_overhead.py
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/hubspot_latency.py
 	$(BIN)/python bench/inbox.py
 
 # The same scripts at toy sizes: proves they still run (CI), measures nothing.
 bench-smoke: install-dev
+	$(BIN)/python bench/load.py --smoke
+	$(BIN)/python bench/round_trip.py 1
 	$(BIN)/python bench/tracking_overhead.py 2
 	$(BIN)/python bench/ingest.py 3
 	$(BIN)/python bench/reports.py 2000

@@ -85,6 +85,9 @@ def deliveries_write(*, event: ConversionEvent, lead: Lead | None, rules: list[R
     """One delivery per action of each rule, chained in the rule's order; ids to queue.
 
     Held or not, every matching action gets its row: nothing that matched is lost.
+    The event was inserted in this very transaction (event_recorded is sent only for a
+    new row), so none of its deliveries can exist yet: one INSERT each, no look-up
+    first (the unique constraint on action and event still stands guard).
     """
     due = []
     for rule in rules:
@@ -95,12 +98,15 @@ def deliveries_write(*, event: ConversionEvent, lead: Lead | None, rules: list[R
                 status = Delivery.Status.HELD if reason else Delivery.Status.PENDING
             else:
                 reason, status = "", Delivery.Status.WAITING
-            delivery, created = Delivery.objects.get_or_create(
+            delivery = Delivery.objects.create(
                 action=action,
                 event=event,
-                defaults={"lead": lead, "after": previous, "status": status, "held_reason": reason},
+                lead=lead,
+                after=previous,
+                status=status,
+                held_reason=reason,
             )
-            if created and status == Delivery.Status.PENDING:
+            if status == Delivery.Status.PENDING:
                 due.append(delivery.pk)
             previous = delivery
     return due

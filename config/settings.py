@@ -188,6 +188,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A read replica for the dashboard's reports (core.db.ReportsRouter): only reads made in
+# the dashboard's views go there; without it, everything is `default`.
+REPORTS_DATABASE_URL = env_str("REPORTS_DATABASE_URL", "")
+
+
+if REPORTS_DATABASE_URL:
+    DATABASES["reports"] = {
+        **dj_database_url.parse(REPORTS_DATABASE_URL, conn_max_age=60),
+        "CONN_HEALTH_CHECKS": True,
+        # Under test the replica is the test database itself, as a replica would be.
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["core.db.ReportsRouter"]
+# PgBouncer in transaction mode hands each transaction to any server connection: a
+# server-side cursor (QuerySet.iterator() outside a transaction) would not survive it.
+# Nothing else in the request path keeps session state (every SET is LOCAL to its
+# transaction; prepared statements are off, Django's default with psycopg 3).
+DISABLE_SERVER_SIDE_CURSORS = env_bool("DISABLE_SERVER_SIDE_CURSORS", False)
+for _alias in DATABASES.values():
+    _alias["DISABLE_SERVER_SIDE_CURSORS"] = DISABLE_SERVER_SIDE_CURSORS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

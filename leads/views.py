@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from leads.forms import LeadForm
 from leads.models import Lead
 from leads.report import scorecard_card_png, scorecard_filename, scorecard_pdf
-from leads.services import lead_capture, result_show
+from leads.services import AttemptIncomplete, lead_capture, result_show
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
@@ -30,34 +30,30 @@ def _step_url(slug: str, token: str, question_id: int) -> str:
 def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
     quiz = attempt.quiz
-    state = attempt_state(attempt=attempt)
-    if not attempt.is_finished and not state.path.complete:
-        if request.method == "POST":
-            return render_problem(
-                request,
-                "Please answer every question before sending your details.",
-                link=(_step_url(slug, token, state.path.current), "Go to the next question"),
-            )
-        return redirect(_step_url(slug, token, state.path.current))
-
     status = 200
     if request.method == "POST":
         form = LeadForm(request.POST, quiz=quiz)
         if form.is_valid():
+            # lead_capture reads the answers under the attempt's lock and refuses an
+            # incomplete run: a successful post reads them once, not twice.
             try:
-                lead_capture(
-                    attempt=attempt,
-                    visitor=request.tracking,
-                    **form.capture_arguments(),
-                )
+                lead_capture(attempt=attempt, visitor=request.tracking, **form.capture_arguments())
+            except AttemptIncomplete:
+                return _unanswered(request, attempt_state(attempt=attempt), slug, token)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 return redirect(_result_url(slug, token))
+        state = attempt_state(attempt=attempt)
+        if not attempt.is_finished and not state.path.complete:
+            return _unanswered(request, state, slug, token)
         status = INVALID
-    elif attempt.is_finished:
-        return redirect(_result_url(slug, token))
     else:
+        state = attempt_state(attempt=attempt)
+        if not attempt.is_finished and not state.path.complete:
+            return redirect(_step_url(slug, token, state.path.current))
+        if attempt.is_finished:
+            return redirect(_result_url(slug, token))
         form = LeadForm(quiz=quiz)
 
     last = state.path.ids[-1] if state.path.ids else None
@@ -70,6 +66,14 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "action": reverse("leads:details", kwargs={"slug": slug, "token": token}),
     }
     return render_card(request, "leads/details.html", context, status=status)
+
+
+def _unanswered(request: HttpRequest, state, slug: str, token: str) -> HttpResponse:
+    return render_problem(
+        request,
+        "Please answer every question before sending your details.",
+        link=(_step_url(slug, token, state.path.current), "Go to the next question"),
+    )
 
 
 @require_GET

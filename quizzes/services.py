@@ -18,7 +18,7 @@ from core.text import clean_text
 from core.visitor import Visitor
 from quizzes import signals
 from quizzes.models import Answer, Attempt, Choice, Question, Quiz
-from quizzes.selectors import attempt_state
+from quizzes.selectors import AttemptState, attempt_state
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
@@ -81,6 +81,9 @@ class AnswerResult:
     answer: Answer
     outcome: str  # "given", "changed" or "unchanged"
     next_question_id: int | None  # None: every question on the path is answered
+    # The run as it stands after this answer, read under the attempt's lock: the next
+    # card is rendered from it without reading the answers a third time.
+    state: AttemptState | None = None
 
 
 def _clean_answer(
@@ -211,7 +214,7 @@ def answer_submit(
                 answered=sum(not a.skipped for a in state.on_path_answers()),
                 visitor=visitor,
             )
-        return AnswerResult(answer, outcome, state.path.current)
+        return AnswerResult(answer, outcome, state.path.current, state)
 
 
 # --- The marketer's side: publishing ------------------------------------------------

@@ -141,7 +141,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 # One round trip: the next card comes in this answer, with its own URL
                 # pushed (a refresh or a copied link shows that step). Without
                 # JavaScript, and towards the lead form, post/redirect/get as before.
-                page = _step_page(request, attempt, attempt_state(attempt=attempt), following)
+                page = _step_page(request, attempt, result.state, following)
                 push_url(page, step_url(attempt, following))
                 return page
             return redirect(next_url(attempt, following))

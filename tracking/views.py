@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from core.access import MARKETERS, SALES, group_required
+from core.db import reads_reports
 from core.spreadsheet import csv_rows
 from core.views import error_page
 from quizzes.models import Attempt
@@ -30,6 +31,7 @@ def _table(form: ReportFilterForm, name: str) -> list:
 
 @require_GET
 @group_required(MARKETERS)
+@reads_reports
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm.from_query(request.GET)
     context = {"form": form, "reconciliation": ReconciliationRun.objects.first()}
@@ -134,6 +136,7 @@ CSV_COLUMNS = {
 
 @require_GET
 @group_required(MARKETERS)
+@reads_reports
 def report_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in CSV_COLUMNS:
         return error_page(request, f"There is no report called “{table}”.", status=404)

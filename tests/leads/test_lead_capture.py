@@ -5,6 +5,7 @@ from django.test import Client
 
 from leads.models import Lead
 from quizzes.models import Answer, Choice, Quiz
+from tests.automations.factories import ActionFactory
 from tests.concurrency import at_once, on_postgres
 from tests.quizzes.factories import ScorecardFactory
 from tests.visitor import (
@@ -198,3 +199,24 @@ def test_two_answers_to_one_question_at_the_same_moment_make_one_answer(scorecar
     )
     assert [r.status_code for r in responses] == [302, 302, 302]
     assert Answer.objects.filter(attempt=attempt).count() == 1
+
+
+def test_the_lead_forms_post_reads_the_runs_answers_once(client, scorecard, hot_rule):
+    """Every statement is a round trip, and under load each one waits its turn for a core:
+    the post reads the answers under the attempt's lock only, and writes each delivery
+    of the hot rule with one INSERT (no look-up first: its event is new)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from automations.models import Delivery
+
+    ActionFactory(rule=hot_rule, kind="webhook", order=1, webhook_url="https://example.com/h")
+    attempt = run(client, scorecard)
+    with CaptureQueriesContext(connection) as captured:
+        response = submit_lead(client, attempt)
+    assert response["Location"] == result_url(attempt)
+    statements = [q["sql"] for q in captured.captured_queries]
+    answers = [s for s in statements if s.startswith('SELECT "quizzes_answer"."id"')]
+    assert len(answers) == 1
+    assert not any(s.startswith("SELECT") and '"automations_delivery"' in s for s in statements)
+    assert Delivery.objects.filter(lead=Lead.objects.get()).count() == 2

@@ -304,6 +304,28 @@ class TestOneRoundTripPerStep:
         # The pushed URL is the step itself: a refresh shows the same card.
         assert client.get(pushed).status_code == 200
 
+    def test_the_next_card_comes_from_the_run_as_the_answer_left_it(self, client, scorecard):
+        # The answers are read to check the post and under the attempt's lock; the next
+        # card is rendered from that, not from a third read.
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        attempt = start(client, scorecard)
+        first = question(scorecard, "Do you advertise?")
+        yes = first.choices.get(label="Yes")
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                step_url(attempt, first), {"answer": str(yes.pk)}, headers={"HX-Request": "true"}
+            )
+        assert response.status_code == 200
+        assert "How do you tag links?" in response.content.decode()
+        reads = [
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].startswith('SELECT "quizzes_answer"."id"')
+        ]
+        assert len(reads) == 2
+
     def test_without_javascript_an_answer_still_redirects(self, client, scorecard):
         attempt = start(client, scorecard)
         first = question(scorecard, "Do you advertise?")
