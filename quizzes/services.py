@@ -18,7 +18,7 @@ from core.text import clean_text
 from core.visitor import Visitor
 from quizzes import signals
 from quizzes.models import Answer, Attempt, Choice, Question, Quiz
-from quizzes.selectors import attempt_state
+from quizzes.selectors import attempt_state, runs_in_progress
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
@@ -179,9 +179,14 @@ def answer_submit(
 
         state = state.with_answer(answer, choices)
         first_completion = state.path.complete and attempt.completed_at is None
+        # Every answer is a sign of life: a run is abandoned only after QUIZ_ABANDON_MINUTES
+        # of silence (see quizzes.abandon).
+        attempt.active_at = timezone.now()
+        fields = ["active_at"]
         if first_completion:
-            attempt.completed_at = timezone.now()
-            attempt.save(update_fields=["completed_at"])
+            attempt.completed_at = attempt.active_at
+            fields.append("completed_at")
+        attempt.save(update_fields=fields)
 
         position = state.path.position(question_id)
         if outcome == "given":
@@ -295,9 +300,15 @@ def quiz_publish(*, quiz: Quiz) -> list[str]:
     return problems
 
 
-def quiz_unpublish(*, quiz: Quiz) -> None:
+def quiz_unpublish(*, quiz: Quiz) -> int:
+    """Take the quiz offline; returns how many runs are in progress (they may finish).
+
+    A visitor mid-run keeps going to their result (their token still opens the run);
+    new visitors get "this quiz is closed" (quizzes.views.intro).
+    """
     quiz.status = Quiz.Status.DRAFT
     quiz.save(update_fields=["status", "updated_at"])
+    return runs_in_progress(quiz=quiz)
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from quizzes.models import Attempt, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
     AttemptState,
+    QuizClosed,
     attempt_get_for_visitor,
     attempt_state,
     quiz_get_for_visitor,
@@ -56,10 +57,25 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "quizzes/index.html", {"quizzes": quizzes})
 
 
+# A quiz taken offline answers 410 Gone, not 404: the address was real and is closed on
+# purpose (search engines drop it sooner), and the page says so in words. A draft never
+# published stays a plain 404: the public does not learn of drafts.
+CLOSED = 410
+
+
+def _visitor_quiz(request: HttpRequest, slug: str, preview: bool) -> Quiz | HttpResponse:
+    try:
+        return quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    except QuizClosed as closed:
+        return render_card(request, "quizzes/closed.html", {"quiz": closed.quiz}, status=CLOSED)
+
+
 @require_GET
 def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
-    quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    quiz = _visitor_quiz(request, slug, preview)
+    if isinstance(quiz, HttpResponse):
+        return quiz
     count = quiz.question_count()
     quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
     context = {
@@ -75,7 +91,9 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
-    quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    quiz = _visitor_quiz(request, slug, preview)
+    if isinstance(quiz, HttpResponse):
+        return quiz
     form = StartForm(request.POST)
     if not form.is_valid():
         return render_problem(
