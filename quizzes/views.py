@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from quizzes.forms import AnswerForm, StartForm
-from quizzes.models import Attempt, Quiz
+from quizzes.models import Attempt, Question, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
     AttemptState,
@@ -192,5 +192,8 @@ def _step_page(
         "progress_label": f"Question {position} of {path.total}",
         "back_url": step_url(attempt, previous) if previous else None,
         "action": step_url(attempt, question_id),
+        # One pick is the whole answer: nothing to add or undo before going on.
+        "auto_advance": attempt.quiz.auto_advance
+        and question.kind in (Question.Kind.SINGLE, Question.Kind.YES_NO),
     }
     return render_card(request, "quizzes/step.html", context, status=status)
