@@ -69,7 +69,10 @@ def attempt_get_for_visitor(*, slug: str, token: str) -> Attempt:
     A run begun while its quiz was live goes on after the quiz is taken offline: the
     visitor mid-run reaches their result, and a result link sent by e-mail keeps working.
     """
-    return get_object_or_404(Attempt.objects.select_related("quiz"), token=token, quiz__slug=slug)
+    # With its lead, if any, in the same query (the form may come before the questions).
+    return get_object_or_404(
+        Attempt.objects.select_related("quiz", "lead"), token=token, quiz__slug=slug
+    )
 
 
 def branch_target(question: Question, choices, *, skipped: bool) -> int | None:

@@ -42,13 +42,24 @@ def step_url(attempt: Attempt, question_id: int) -> str:
     )
 
 
+def _owes_lead_form(attempt: Attempt) -> bool:
+    """A quiz with the form before the questions, and this run has no lead yet."""
+    return attempt.quiz.lead_first and not hasattr(attempt, "lead")
+
+
 def next_url(attempt: Attempt, current: int | None) -> str:
-    """Where the visitor goes on: the first unanswered question, else the lead form."""
+    """Where the visitor goes on: the lead form when it comes first, the first unanswered
+    question, then the lead form or (form first, or none asked) the result."""
+    names = {"slug": attempt.quiz.slug, "token": attempt.token}
     if attempt.is_finished:
-        return reverse("leads:result", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+        return reverse("leads:result", kwargs=names)
+    if _owes_lead_form(attempt):
+        return reverse("leads:details", kwargs=names)
     if current is not None:
         return step_url(attempt, current)
-    return reverse("leads:details", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+    if attempt.quiz.lead_form_position == Quiz.LeadFormPosition.AFTER:
+        return reverse("leads:details", kwargs=names)
+    return reverse("leads:result", kwargs=names)
 
 
 @require_GET
@@ -124,6 +135,16 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 request, "This quiz is finished and its answers are final.", link=result_link
             )
         return redirect(result_link[0])
+    if _owes_lead_form(attempt):
+        # The form comes first: a step link opened before it goes there.
+        details = reverse("leads:details", kwargs={"slug": slug, "token": token})
+        if request.method == "POST":
+            return render_problem(
+                request,
+                "Please tell us where to send your scorecard first.",
+                link=(details, "Go to the form"),
+            )
+        return redirect(details)
     state = attempt_state(attempt=attempt)
     if question_id not in state.path.ids:
         if request.method == "POST":
