@@ -104,10 +104,9 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             return redirect(_next(attempt, attempt_state(attempt=attempt)))
     elif lead is None:
         return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
-    elif not attempt.is_finished:
+    elif not attempt.is_finished and not lead_score(lead=lead, visitor=request.tracking):
         # The form came first: the score is given once the questions are answered.
-        if not lead_score(lead=lead, visitor=request.tracking):
-            return redirect(_next(attempt, attempt_state(attempt=attempt)))
+        return redirect(_next(attempt, attempt_state(attempt=attempt)))
     lead.attempt, lead.quiz = attempt, attempt.quiz  # already loaded: no second query
     result_show(lead=lead, visitor=request.tracking)
     response = render_card(

@@ -80,7 +80,7 @@ class TestFormFirst:
         assert "Your score: 95 %" in page
         lead.refresh_from_db()
         assert (lead.tier_name, lead.score_percent, lead.score_max) == ("Hot", 95, 40)
-        assert [a["question"] for a in lead.answers][0] == "Do you advertise?"
+        assert lead.answers[0]["question"] == "Do you advertise?"
         scored = ConversionEvent.objects.get(name="lead_scored")
         assert scored.lead == lead
         assert scored.properties["percent"] == 95 and scored.properties["top_tier"] is True
