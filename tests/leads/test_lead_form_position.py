@@ -203,3 +203,49 @@ class TestAbandoned:
         assert len(mail.outbox) == 1
         assert mail.outbox[0].to == ["sam@example.com"]
         assert f"/sales/leads/{attempt.lead.pk}/" in mail.outbox[0].body
+
+
+class TestReports:
+    def test_the_funnel_puts_a_lead_first_quiz_s_leads_after_started_and_says_so(
+        self, client, lead_first
+    ):
+        from django.test import Client
+
+        from tracking import reports
+
+        for finish in (True, False, False):
+            visitor = Client()
+            attempt = start(visitor, lead_first)
+            submit_lead(visitor, attempt)
+            answer(visitor, attempt, "Do you advertise?", "Yes")
+            if finish:
+                _answer_all(visitor, attempt, HOT_RUN[1:])
+                visitor.get(result_url(attempt))
+        start(Client(), lead_first)  # left on the form
+        now = timezone.now()
+        funnel = reports.funnel(lead_first, now - timedelta(days=1), now + timedelta(days=1))
+        steps = [(s.key, s.count, s.base, s.base_words) for s in funnel]
+        assert steps[:2] == [
+            ("quiz_started", 4, None, ""),
+            ("lead_submitted", 3, 4, "attempts started"),
+        ]
+        assert steps[-1][:3] == ("quiz_completed", 1, 4)
+        assert funnel.left == 3
+        sources = reports.sources(lead_first, now - timedelta(days=1), now + timedelta(days=1))
+        assert sources[0].tiers == {"Hot": 1, reports.NOT_SCORED: 2}
+        assert sources[0].average_percent == 95.0  # over the scored lead only
+
+        marketer = User.objects.create_user("mia", password="pw-mia-123456")
+        marketer.groups.add(Group.objects.get(name="Marketers"))
+        client.force_login(marketer)
+        page = client.get("/dashboard/", {"quiz": lead_first.pk}).content.decode()
+        assert 'data-note="lead-first"' in page
+        assert "asks for the e-mail <strong>before</strong> the questions" in page
+        assert "after 30 minutes of silence" in page
+
+    def test_an_anonymous_quiz_s_dashboard_says_why_it_has_no_leads(self, client, anonymous):
+        marketer = User.objects.create_user("mia", password="pw-mia-123456")
+        marketer.groups.add(Group.objects.get(name="Marketers"))
+        client.force_login(marketer)
+        page = client.get("/dashboard/", {"quiz": anonymous.pk}).content.decode()
+        assert 'data-note="anonymous"' in page
