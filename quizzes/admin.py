@@ -396,7 +396,7 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
         else:
             buttons.insert(0, publish)
         actions = format_html(
-            '<p class="quiz-actions">{}</p><p class="help">Preview shows the quiz as last '
+            '<p class="quiz-actions">{}</p><p class="qf-note">Preview shows the quiz as last '
             "saved; your preview runs are never counted.</p>",
             format_html_join(" ", "{}", ((b,) for b in buttons)),
         )
