@@ -165,12 +165,21 @@ class TestAbandoned:
         assert Lead.objects.get().tier_name == "Hot"
         assert ConversionEvent.objects.filter(name="quiz_abandoned").count() == 1
 
-    def test_the_silence_is_a_setting(self, client, lead_first, settings):
+    def test_the_scheduler_checks_every_minute_with_the_silence_as_a_setting(
+        self, client, lead_first, settings
+    ):
+        from django.conf import settings as live
+
+        from tracking.tasks import record_abandoned_runs
+
+        beat = live.CELERY_BEAT_SCHEDULE["record-abandoned-runs"]
+        assert beat == {"task": "tracking.tasks.record_abandoned_runs", "schedule": 60.0}
         settings.QUIZ_ABANDON_MINUTES = 5
         attempt = start(client, lead_first)
         submit_lead(client, attempt)
         _silence(attempt, 6)
-        assert attempts_abandon() == 1
+        assert record_abandoned_runs() == 1
+        assert record_abandoned_runs() == 0
 
     def test_only_lead_first_runs_with_a_lead_are_abandoned(self, client, scorecard, lead_first):
         after = start(client, scorecard)  # the form after: no lead to remind
@@ -249,3 +258,16 @@ class TestReports:
         client.force_login(marketer)
         page = client.get("/dashboard/", {"quiz": anonymous.pk}).content.decode()
         assert 'data-note="anonymous"' in page
+
+
+def test_sales_see_a_lead_first_lead_at_once_marked_not_scored_yet(client, lead_first):
+    attempt = start(client, lead_first)
+    submit_lead(client, attempt)
+    seller = User.objects.create_user("sam", password="pw-sam-123456")
+    seller.groups.add(Group.objects.get(name="Sales"))
+    staff = type(client)()
+    staff.force_login(seller)
+    inbox = staff.get(reverse("sales:inbox")).content.decode()
+    assert "ada@example.com" in inbox and "Not scored yet" in inbox
+    page = staff.get(reverse("sales:lead", args=[attempt.lead.pk])).content.decode()
+    assert "not scored yet" in page

@@ -263,3 +263,28 @@ def test_a_20_question_quiz_page_reads_its_options_once(admin_client):
     with CaptureQueriesContext(connection) as queries:
         assert admin_client.get(_change(quiz)).status_code == 200
     assert len(queries) <= 35, len(queries)
+
+
+def test_auto_advance_is_marked_on_single_picks_only_and_the_page_works_without_it(client):
+    quiz = ScorecardFactory(auto_advance=True)
+    attempt = start(client, quiz)
+    marked = {}
+    for question, (text, labels, kwargs) in zip(quiz.ordered_questions(), HOT_RUN, strict=True):
+        page = client.get(
+            reverse("quizzes:step", args=[quiz.slug, attempt.token, question.pk])
+        ).content.decode()
+        marked[question.kind] = "data-auto-advance" in page
+        assert ">Next<" in page or ">Finish<" in page  # the button stays for no-JS
+        answer(client, attempt, text, *labels, **kwargs)
+    assert marked == {
+        "yes_no": True,
+        "single": True,
+        "multiple": False,
+        "rating": False,
+        "text": False,
+    }
+    Quiz.objects.filter(pk=quiz.pk).update(auto_advance=False)
+    again = start(client, quiz)
+    first = quiz.ordered_questions()[0]
+    page = client.get(reverse("quizzes:step", args=[quiz.slug, again.token, first.pk]))
+    assert "data-auto-advance" not in page.content.decode()
