@@ -79,6 +79,7 @@ bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/hubspot_latency.py
 	$(BIN)/python bench/inbox.py
+	$(BIN)/python bench/builder_page.py
 
 # The same scripts at toy sizes: proves they still run (CI), measures nothing.
 bench-smoke: install-dev
@@ -89,6 +90,7 @@ bench-smoke: install-dev
 	$(BIN)/python bench/reports.py 2000
 	$(BIN)/python bench/hubspot_latency.py 3
 	$(BIN)/python bench/inbox.py 30
+	$(BIN)/python bench/builder_page.py 1
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -424,6 +424,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
+# Lead-first quizzes: an unfinished run silent this long is recorded as `quiz_abandoned`
+# (once per attempt) by the scheduler; the same window counts "runs in progress".
+QUIZ_ABANDON_MINUTES = env_int("QUIZ_ABANDON_MINUTES", 30)
+CELERY_BEAT_SCHEDULE["record-abandoned-runs"] = {
+    "task": "tracking.tasks.record_abandoned_runs",
+    "schedule": 60.0,
+}
+
 # The log says what happened: one line for an expected refusal (a 403 or 404, no
 # traceback), nothing for an idle sweep (see config/logging.py).
 LOGGING = {

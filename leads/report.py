@@ -153,8 +153,9 @@ def scorecard_subject(lead: Lead) -> str:
         "tier": lead.tier_name,
         "name": lead.name or "you",
     }
+    subject = lead.quiz.scorecard_subject or "Your {quiz} scorecard: {percent} % ({tier})"
     try:
-        return lead.quiz.scorecard_subject.format(**values)[:250]
+        return subject.format(**values)[:250]
     except (KeyError, IndexError, ValueError):  # a subject saved around the form's check
         return f"Your {lead.quiz.title} scorecard: {lead.score_percent} %"
 

@@ -67,6 +67,9 @@ def lead_capture(
 
     Two identical posts, one after the other or at the same moment, make one
     lead: the attempt row is locked, and the one-to-one key is the last guard.
+
+    With the form before the questions (Quiz.lead_first) the lead is made unscored and
+    the run goes on; lead_score gives the score once the questions are answered.
     """
     email, name, company, phone = _contact_fields(email, name, company, phone)
     with transaction.atomic():
@@ -75,17 +78,13 @@ def lead_capture(
         if existing is not None:
             return existing, False
         state = attempt_state(attempt=attempt)
-        if not state.path.complete:
+        quiz = attempt.quiz
+        # With the form before the questions the lead comes first and is scored when
+        # the run is complete (lead_score); otherwise every question comes first.
+        scored = state.path.complete
+        if not scored and not quiz.lead_first:
             raise AttemptIncomplete("Please answer every question first.", code="incomplete")
 
-        quiz = attempt.quiz
-        score = attempt_score(state)
-        tiers = list(quiz.tiers.all())
-        band = tier_for(
-            score.percent,
-            [TierBand(t.name, t.min_percent, t.max_percent, t.pk) for t in tiers],
-        )
-        tier = next(t for t in tiers if t.pk == band.id)
         now = timezone.now()
         given_consent = consent and bool(quiz.consent_text)
         attribution = attempt_attribution(attempt=attempt, visitor=visitor)
@@ -101,14 +100,6 @@ def lead_capture(
                     consent_given=given_consent,
                     consent_text=quiz.consent_text if given_consent else "",
                     consented_at=now if given_consent else None,
-                    score_points=score.points,
-                    score_max=score.max_points,
-                    score_percent=score.percent,
-                    tier=tier,
-                    tier_name=tier.name,
-                    tier_colour=tier.colour,
-                    category_scores=category_scores_with_advice(quiz, score),
-                    answers=_answers_as_given(state),
                     is_spam=is_spam,
                     looks_automated=visitor is not None and visitor.is_bot,
                     is_preview=attempt.is_preview,
@@ -118,10 +109,17 @@ def lead_capture(
                     source=attribution.get("first_source", ""),
                     attribution=attribution,
                     created_at=now,
+                    **(_score_fields(state, quiz) if scored else UNSCORED),
                 )
         except IntegrityError:
             # Only reachable where the lock is a no-op: the other post won.
             return Lead.objects.get(attempt=attempt), False
+        if not scored:
+            # The run goes on: the answers are not final until the score is given.
+            attempt.active_at = now
+            attempt.save(update_fields=["active_at"])
+            signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, visitor=visitor)
+            return lead, True
         attempt.finished_at = now
         attempt.save(update_fields=["finished_at"])
         signals.lead_captured.send(sender=Lead, lead=lead, attempt=attempt, visitor=visitor)
@@ -148,6 +146,80 @@ def category_scores_with_advice(quiz, score) -> list[dict]:
             row |= {"band": band.name, "headline": band.headline, "advice": band.advice}
         scores.append(row)
     return scores
+
+
+# A lead whose form came before the questions, until they are answered.
+UNSCORED = {
+    "score_points": 0,
+    "score_max": 0,
+    "score_percent": 0,
+    "tier": None,
+    "tier_name": "",
+    "tier_colour": "",
+    "category_scores": [],
+    "answers": [],
+}
+
+
+def _score_fields(state: AttemptState, quiz) -> dict:
+    """The score, tier and answers of a complete run, as a Lead keeps them."""
+    score = attempt_score(state)
+    tiers = list(quiz.tiers.all())
+    band = tier_for(
+        score.percent, [TierBand(t.name, t.min_percent, t.max_percent, t.pk) for t in tiers]
+    )
+    tier = next(t for t in tiers if t.pk == band.id)
+    return {
+        "score_points": score.points,
+        "score_max": score.max_points,
+        "score_percent": score.percent,
+        "tier": tier,
+        "tier_name": tier.name,
+        "tier_colour": tier.colour,
+        "category_scores": category_scores_with_advice(quiz, score),
+        "answers": _answers_as_given(state),
+    }
+
+
+def lead_score(*, lead: Lead, visitor: Visitor | None = None) -> bool:
+    """Score a lead whose form came before the questions, once every question on the
+    path is answered; the run is finished then (no answers after). Returns whether the
+    lead is scored now (False: questions are left). Sends lead_scored once."""
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=lead.attempt_id)
+        if attempt.is_finished:
+            lead.refresh_from_db()
+            return True
+        state = attempt_state(attempt=attempt)
+        if not state.path.complete:
+            return False
+        for field, value in _score_fields(state, attempt.quiz).items():
+            setattr(lead, field, value)
+        lead.save(update_fields=[*UNSCORED])
+        attempt.finished_at = timezone.now()
+        attempt.save(update_fields=["finished_at"])
+        signals.lead_scored.send(sender=Lead, lead=lead, attempt=attempt, visitor=visitor)
+        return True
+
+
+def result_anonymous(*, attempt: Attempt) -> Lead | None:
+    """The result of a quiz that asks for no e-mail: an unsaved Lead standing in for
+    the page (no lead is made); the run is finished the first time. None: questions
+    are left."""
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        state = attempt_state(attempt=attempt)
+        if not state.path.complete:
+            return None
+        if not attempt.is_finished:
+            attempt.finished_at = timezone.now()
+            attempt.save(update_fields=["finished_at"])
+        return Lead(
+            attempt=attempt,
+            quiz=attempt.quiz,
+            is_preview=attempt.is_preview,
+            **_score_fields(state, attempt.quiz),
+        )
 
 
 def _credit_first_response(lead: Lead, *, by, at, fields: list[str]) -> None:
@@ -258,7 +330,7 @@ def lead_add_note(*, lead: Lead, text: str, author, via: str = "") -> Note:
 
 
 def result_show(*, lead: Lead, visitor: Visitor | None = None) -> None:
-    """The visitor's result page is shown."""
+    """The visitor's result page is shown (`lead` unsaved: an anonymous result)."""
     with transaction.atomic():
         signals.result_shown.send(sender=Lead, lead=lead, visitor=visitor)
 

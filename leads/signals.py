@@ -8,6 +8,12 @@ from django.dispatch import Signal
 # None: who is on the page, never the HTTP request).
 lead_captured = Signal()
 
-# The visitor's result page was shown. Provides: lead (Lead),
+# A lead whose form came before the questions answered them all: the lead now has its
+# score and tier (sent once per lead). Provides: lead (Lead), attempt (quizzes.Attempt),
+# visitor (core.visitor.Visitor or None).
+lead_scored = Signal()
+
+# The visitor's result page was shown. Provides: lead (Lead; unsaved for an anonymous
+# result, a quiz that asks for no e-mail),
 # visitor (core.visitor.Visitor or None).
 result_shown = Signal()

@@ -11,13 +11,27 @@ from django.views.decorators.http import require_GET, require_http_methods
 from leads.forms import LeadForm
 from leads.models import Lead
 from leads.report import scorecard_card_png, scorecard_filename, scorecard_pdf
-from leads.services import AttemptIncomplete, lead_capture, result_show
+from leads.services import (
+    AttemptIncomplete,
+    lead_capture,
+    lead_score,
+    result_anonymous,
+    result_show,
+)
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
 
 def _result_url(slug: str, token: str) -> str:
     return reverse("leads:result", kwargs={"slug": slug, "token": token})
+
+
+def _next(attempt, state) -> str:
+    """Where a run goes on from the form or the result: its current question, else the
+    result."""
+    if state.path.current is not None:
+        return _step_url(attempt.quiz.slug, attempt.token, state.path.current)
+    return _result_url(attempt.quiz.slug, attempt.token)
 
 
 def _step_url(slug: str, token: str, question_id: int) -> str:
@@ -30,6 +44,19 @@ def _step_url(slug: str, token: str, question_id: int) -> str:
 def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
     quiz = attempt.quiz
+    has_lead = hasattr(attempt, "lead")
+    if not quiz.asks_for_lead and not has_lead:
+        # No form on this quiz: the run goes on to its anonymous result.
+        return redirect(_next(attempt, attempt_state(attempt=attempt)))
+    form_first = quiz.lead_first and not has_lead
+    if has_lead and not attempt.is_finished:
+        # The form came first and was sent: on with the questions.
+        state = attempt_state(attempt=attempt)
+        if request.method == "POST":
+            return render_problem(
+                request, "Your details are saved.", link=(_next(attempt, state), "Go on")
+            )
+        return redirect(_next(attempt, state))
     status = 200
     if request.method == "POST":
         form = LeadForm(request.POST, quiz=quiz)
@@ -43,24 +70,27 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                if form_first:
+                    return redirect(_next(attempt, attempt_state(attempt=attempt)))
                 return redirect(_result_url(slug, token))
         state = attempt_state(attempt=attempt)
-        if not attempt.is_finished and not state.path.complete:
+        if not form_first and not attempt.is_finished and not state.path.complete:
             return _unanswered(request, state, slug, token)
         status = INVALID
     else:
         state = attempt_state(attempt=attempt)
-        if not attempt.is_finished and not state.path.complete:
+        if not form_first and not attempt.is_finished and not state.path.complete:
             return redirect(_step_url(slug, token, state.path.current))
         if attempt.is_finished:
             return redirect(_result_url(slug, token))
         form = LeadForm(quiz=quiz)
 
-    last = state.path.ids[-1] if state.path.ids else None
+    last = state.path.ids[-1] if state.path.ids and not form_first else None
     context = {
         "quiz": quiz,
         "attempt": attempt,
         "form": form,
+        "form_first": form_first,
         "total": state.path.total,
         "back_url": _step_url(slug, token, last) if last and not attempt.is_finished else None,
         "action": reverse("leads:details", kwargs={"slug": slug, "token": token}),
@@ -80,8 +110,15 @@ def _unanswered(request: HttpRequest, state, slug: str, token: str) -> HttpRespo
 def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
     lead = Lead.objects.filter(attempt=attempt).select_related("tier").first()
-    if lead is None:
+    if lead is None and not attempt.quiz.asks_for_lead:
+        lead = result_anonymous(attempt=attempt)  # an unsaved stand-in, or None
+        if lead is None:
+            return redirect(_next(attempt, attempt_state(attempt=attempt)))
+    elif lead is None:
         return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
+    elif not attempt.is_finished and not lead_score(lead=lead, visitor=request.tracking):
+        # The form came first: the score is given once the questions are answered.
+        return redirect(_next(attempt, attempt_state(attempt=attempt)))
     lead.attempt, lead.quiz = attempt, attempt.quiz  # already loaded: no second query
     result_show(lead=lead, visitor=request.tracking)
     response = render_card(

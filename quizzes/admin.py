@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import nested_admin
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
@@ -25,6 +31,8 @@ from quizzes.models import (
     Quiz,
     Tier,
 )
+from quizzes.scorecards import TEMPLATES, quiz_from_template
+from quizzes.selectors import quiet_minutes, runs_in_progress
 from quizzes.services import (
     band_coverage_problems,
     quiz_duplicate,
@@ -46,8 +54,114 @@ MAX_CATEGORIES = 20
 MAX_TIERS = 10
 
 
-class ChoiceForm(forms.ModelForm):
+# --- One page builds the whole quiz ------------------------------------------------
+#
+# A category or question added on the page is not in the database yet, so its drop-downs
+# cannot offer it from a queryset. static/quizzes/builder.js gives each new row a key of
+# its own (a hidden `builder_key`, stable when rows are dragged or removed) and adds
+# "new:<key>" options to the drop-downs that may point at it. The form takes such a value
+# as a pending reference; QuizAdmin.save_related links it to the saved row once every row
+# is saved. Without JavaScript nothing is pending and the page works as before (choose
+# after saving).
+
+BUILDER_KEY = re.compile(r"^[a-z0-9]{6,20}$")
+PENDING_PREFIX = "new:"
+
+
+@dataclass(frozen=True)
+class PendingRef:
+    key: str
+
+
+class PendingModelChoiceField(forms.ModelChoiceField):
+    """A drop-down that also takes "new:<key>": a row added on this page, not saved yet.
+
+    Its options can be given as a list read once for the page (`cached_choices`): a
+    20-question quiz has some 80 "then go to" drop-downs, and each would otherwise read
+    the quiz's questions again.
+    """
+
+    cached_choices: list | None = None
+
+    def _get_choices(self):
+        if self.cached_choices is not None:
+            return self.cached_choices
+        return super()._get_choices()
+
+    choices = property(_get_choices, forms.ChoiceField.choices.fset)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith(PENDING_PREFIX):
+            key = value.removeprefix(PENDING_PREFIX)
+            if not BUILDER_KEY.match(key):
+                raise ValidationError("That choice is not on this page any more.", "invalid_key")
+            return PendingRef(key)
+        return super().to_python(value)
+
+    def validate(self, value):
+        if not isinstance(value, PendingRef):
+            super().validate(value)
+
+    def has_changed(self, initial, data):
+        if isinstance(data, str) and data.startswith(PENDING_PREFIX):
+            return True
+        return super().has_changed(initial, data)
+
+
+class BuilderFormMixin:
+    """A row of the one-page builder: its own key, and pending references to new rows."""
+
+    pending_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, str] = {}
+        if "builder_key" in self.fields:
+            self.fields["builder_key"].widget.attrs["data-builder-key"] = ""
+        for name in self.pending_fields:
+            field = self.fields.get(name)
+            if field is None or not self.is_bound:
+                continue
+            value = self.data.get(self.add_prefix(name), "")
+            if isinstance(value, str) and value.startswith(PENDING_PREFIX):
+                # Re-rendered after an error: the script selects it again once it has
+                # put the new rows' options back.
+                field.widget.attrs["data-pending"] = value
+
+    def has_changed(self) -> bool:
+        # A key alone is not an edit: an untouched new row stays skipped, as in Django.
+        return any(name != "builder_key" for name in self.changed_data)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.pending_fields:
+            value = cleaned.get(name)
+            if isinstance(value, PendingRef):
+                self.pending[name] = value.key
+                cleaned[name] = None
+        key = cleaned.get("builder_key") or ""
+        if key and not BUILDER_KEY.match(key):
+            cleaned["builder_key"] = ""
+        return cleaned
+
+
+def _builder_key_field() -> forms.CharField:
+    return forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
+
+class CategoryForm(BuilderFormMixin, forms.ModelForm):
+    builder_key = _builder_key_field()
+
+
+class QuestionForm(BuilderFormMixin, forms.ModelForm):
+    builder_key = _builder_key_field()
+    pending_fields = ("category",)
+
+
+class ChoiceForm(BuilderFormMixin, forms.ModelForm):
     """A branch can only skip ahead: "then go to" offers the questions after this one."""
+
+    pending_fields = ("next_question",)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,6 +169,14 @@ class ChoiceForm(forms.ModelForm):
         if field is None or not self.instance.question_id:
             return  # a question not saved yet: its place is not known
         question = self.instance.question  # loaded with the choices (ChoiceInline)
+        places = getattr(field, "places", None)
+        if places is not None:
+            here = (question.order, question.pk)
+            field.cached_choices = [
+                (value, label)
+                for value, label in field.cached_choices
+                if value == "" or places.get(value, here) > here
+            ]
         field.queryset = field.queryset.filter(quiz_id=question.quiz_id).filter(
             Q(order__gt=question.order) | Q(order=question.order, pk__gt=question.pk)
         )
@@ -81,17 +203,39 @@ class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
                 Question.objects.filter(quiz=quiz) if quiz else Question.objects.none()
             )
             kwargs["empty_label"] = "The next question"  # what no branch means
+            kwargs["form_class"] = PendingModelChoiceField
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            # Read once for the page: nested-admin builds this form class per question.
+            questions = getattr(request, "_quizfunnel_branch_targets", None)
+            if questions is None:
+                questions = list(kwargs["queryset"].only("pk", "text", "order"))
+                request._quizfunnel_branch_targets = questions
+            field.cached_choices = [("", field.empty_label)] + [(q.pk, str(q)) for q in questions]
+            field.places = {q.pk: (q.order, q.pk) for q in questions}
+            return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class QuestionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
     model = Question
+    form = QuestionForm
     extra = 0
     max_num = MAX_QUESTIONS
     inlines = [ChoiceInline]
     sortable_field_name = "order"
     fieldsets = [
-        (None, {"fields": [("order", "kind", "required"), "text", "help_text", "category"]}),
+        (
+            None,
+            {
+                "fields": [
+                    ("order", "kind", "required"),
+                    "text",
+                    "help_text",
+                    "category",
+                    "builder_key",
+                ]
+            },
+        ),
         ("Picture", {"classes": ["collapse"], "fields": [("image", "image_alt")]}),
         (
             "Rating scale (rating questions only)",
@@ -111,14 +255,22 @@ class QuestionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
             kwargs["queryset"] = (
                 Category.objects.filter(quiz=quiz) if quiz else Category.objects.none()
             )
+            kwargs["form_class"] = PendingModelChoiceField
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            categories = getattr(request, "_quizfunnel_categories", None)
+            if categories is None:
+                categories = request._quizfunnel_categories = list(kwargs["queryset"])
+            field.cached_choices = [("", field.empty_label)] + [(c.pk, str(c)) for c in categories]
+            return field
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class CategoryInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     model = Category
+    form = CategoryForm
     extra = 0
     max_num = MAX_CATEGORIES
-    fields = ["order", "name", "advice"]
+    fields = ["order", "name", "builder_key", "advice"]
     readonly_fields = ["advice"]
     sortable_field_name = "order"
 
@@ -187,6 +339,39 @@ class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):
     ]
 
 
+def _descend(formset):
+    """Every form of a formset and of the formsets nested in its forms (nested-admin)."""
+    for form in formset:
+        yield form
+        for nested in getattr(form, "nested_formsets", None) or []:
+            yield from _descend(nested)
+
+
+def _link_pending(formsets) -> int:
+    """Point each pending reference at the row it named, now saved; returns how many
+    named a row that is not there (removed before saving)."""
+    saved: dict[tuple[type, str], models.Model] = {}
+    pending = []
+    for top in formsets:
+        for form in _descend(top):
+            data = getattr(form, "cleaned_data", None) or {}
+            if not isinstance(form, BuilderFormMixin) or data.get("DELETE"):
+                continue
+            key = data.get("builder_key")
+            if key and form.instance.pk:
+                saved[(type(form.instance), key)] = form.instance
+            pending += [(form.instance, name, key) for name, key in form.pending.items()]
+    lost = 0
+    for instance, name, key in pending:
+        if instance.pk is None:
+            continue
+        target = saved.get((instance._meta.get_field(name).related_model, key))
+        lost += target is None
+        setattr(instance, name, target)
+        instance.save(update_fields=[name])
+    return lost
+
+
 @admin.register(Quiz)
 class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "status", "question_total", "lead_total", "published_at"]
@@ -197,14 +382,22 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     inlines = [CategoryInline, TierInline, QuestionInline]
     actions = ["publish", "unpublish", "duplicate", "preview"]
     save_on_top = True
+    change_list_template = "admin/quizzes/quiz/change_list.html"
+
+    class Media:
+        js = ["quizzes/builder.js"]
+        css = {"all": ["quizzes/builder.css"]}
+
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "start_label"]}),
         ("Look", {"fields": ["brand", ("cover_image", "cover_alt")]}),
         ("Publishing", {"fields": ["status", "published_at", "readiness", "visitor_link"]}),
+        ("Visitor experience", {"fields": ["auto_advance"]}),
         (
             "Lead form",
             {
                 "fields": [
+                    "lead_form_position",
                     "lead_form_title",
                     ("ask_name", "ask_company", "ask_phone"),
                     "consent_text",
@@ -249,13 +442,44 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
 
     @admin.display(description="ready to publish")
     def readiness(self, quiz: Quiz) -> str:
+        publish = mark_safe(
+            '<button type="submit" name="_publish" class="button default" '
+            'data-action="publish">Save and publish</button>'
+        )
         if not quiz.pk:
-            return "Save the quiz first."
+            return format_html(
+                "<p>Build the whole quiz on this page, then save it or publish it at once."
+                "</p><p>{}</p>",
+                publish,
+            )
         problems = quiz_problems(quiz=quiz)
+        buttons = [
+            format_html(
+                '<a class="button" href="{}?preview=1" target="_blank" rel="noopener" '
+                'data-action="preview">Preview</a>',
+                quiz.get_absolute_url(),
+            )
+        ]
+        if quiz.is_published:
+            buttons.insert(
+                0,
+                format_html(
+                    '<a class="button" href="{}" data-action="unpublish">Unpublish…</a>',
+                    reverse("admin:quizzes_quiz_unpublish", args=[quiz.pk]),
+                ),
+            )
+        else:
+            buttons.insert(0, publish)
+        actions = format_html(
+            '<p class="quiz-actions">{}</p><p class="qf-note">Preview shows the quiz as last '
+            "saved; your preview runs are never counted.</p>",
+            format_html_join(" ", "{}", ((b,) for b in buttons)),
+        )
         if not problems:
-            return "Yes: nothing stops this quiz from being published."
+            state = "It is live." if quiz.is_published else "Nothing stops it."
+            return format_html("<p>Yes: {}</p>{}", state, actions)
         return format_html(
-            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+            "<ul>{}</ul>{}", format_html_join("", "<li>{}</li>", ((p,) for p in problems)), actions
         )
 
     @admin.display(description="visitor link")
@@ -265,13 +489,119 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
         url = quiz.get_absolute_url()
         if quiz.is_published:
             return format_html('<a href="{}" target="_blank">{}</a>', url, url)
+        if quiz.is_closed:
+            return format_html(
+                "{} (closed: new visitors see “this quiz is closed”; runs already begun can "
+                "finish)",
+                url,
+            )
         return format_html(
             '<a href="{}?preview=1" target="_blank">Preview</a> (not published yet)', url
         )
 
+    # --- Publish, unpublish and templates as pages and buttons -----------------------
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:quiz_id>/unpublish/",
+                self.admin_site.admin_view(self.unpublish_view),
+                name="quizzes_quiz_unpublish",
+            ),
+            path(
+                "templates/",
+                self.admin_site.admin_view(self.templates_view),
+                name="quizzes_quiz_templates",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _publish_from_form(self, request, quiz: Quiz) -> None:
+        problems = quiz_publish(quiz=quiz)
+        if problems:
+            self.message_user(
+                request,
+                f"“{quiz}” was saved but not published: " + " ".join(problems),
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request, f"“{quiz}” is live at {quiz.get_absolute_url()}", messages.SUCCESS
+            )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_publish" in request.POST:
+            self._publish_from_form(request, obj)
+            return HttpResponseRedirect(reverse("admin:quizzes_quiz_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if "_publish" in request.POST:
+            self._publish_from_form(request, obj)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def unpublish_view(self, request, quiz_id: int):
+        quiz = Quiz.objects.filter(pk=quiz_id).first()
+        if quiz is None:
+            raise Http404("No such quiz.")
+        if not self.has_change_permission(request, quiz):
+            raise PermissionDenied
+        change_url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
+        if request.method == "POST":
+            running = quiz_unpublish(quiz=quiz)
+            self.message_user(request, f"“{quiz}” is offline. " + _running_words(running))
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "quiz": quiz,
+            "title": f"Unpublish “{quiz}”?",
+            "running": runs_in_progress(quiz=quiz),
+            "quiet_minutes": quiet_minutes(),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/quizzes/quiz/unpublish.html", context)
+
+    def templates_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            name = request.POST.get("template", "")
+            if name not in TEMPLATES:
+                self.message_user(request, "Choose one of the templates below.", messages.ERROR)
+                return HttpResponseRedirect(request.path)
+            quiz = quiz_from_template(name=name)
+            self.message_user(
+                request,
+                f"“{quiz}” is a draft made from the template: change its texts, then publish.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:quizzes_quiz_change", args=[quiz.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "New quiz from a template",
+            "templates": [t.summary() for t in TEMPLATES.values()],
+        }
+        return TemplateResponse(request, "admin/quizzes/quiz/templates.html", context)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         quiz = form.instance
+        lost = _link_pending(formsets)
+        if lost:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d choice pointed at a row removed before saving; it was left empty.",
+                    "%(count)d choices pointed at rows removed before saving; they were left "
+                    "empty.",
+                    lost,
+                )
+                % {"count": lost},
+                messages.WARNING,
+            )
         for question in quiz.questions.filter(kind=Question.Kind.YES_NO, choices__isnull=True):
             Choice.objects.bulk_create(
                 [
@@ -306,13 +636,15 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
 
     @admin.action(description="Unpublish selected quizzes", permissions=["change"])
     def unpublish(self, request, queryset):
-        for quiz in queryset:
-            quiz_unpublish(quiz=quiz)
-        count = queryset.count()
+        quizzes = list(queryset)
+        running = sum(quiz_unpublish(quiz=quiz) for quiz in quizzes)
+        count = len(quizzes)
         self.message_user(
             request,
             ngettext("%(count)d quiz taken offline.", "%(count)d quizzes taken offline.", count)
-            % {"count": count},
+            % {"count": count}
+            + " "
+            + _running_words(running),
         )
 
     @admin.action(description="Duplicate selected quizzes (as drafts)", permissions=["add"])
@@ -327,6 +659,20 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
             self.message_user(request, "Select exactly one quiz to preview.", messages.WARNING)
             return None
         return HttpResponseRedirect(queryset.get().get_absolute_url() + "?preview=1")
+
+
+def _running_words(running: int) -> str:
+    if not running:
+        return "No run was in progress; new visitors see “this quiz is closed”."
+    return (
+        ngettext(
+            "%(count)d run in progress can still finish; ",
+            "%(count)d runs in progress can still finish; ",
+            running,
+        )
+        % {"count": running}
+        + "new visitors see “this quiz is closed”."
+    )
 
 
 class AnswerInline(CappedInlineMixin, admin.TabularInline):

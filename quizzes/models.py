@@ -98,6 +98,11 @@ class Quiz(models.Model):
         OPTIONAL = "optional", "Optional"
         REQUIRED = "required", "Required"
 
+    class LeadFormPosition(models.TextChoices):
+        AFTER = "after", "After the questions"
+        BEFORE = "before", "Before the questions"
+        NONE = "none", "Not at all (an anonymous result)"
+
     title = models.CharField(max_length=200)
     slug = models.SlugField(
         max_length=80, unique=True, help_text="The end of the quiz's address: /q/this-slug/."
@@ -117,7 +122,23 @@ class Quiz(models.Model):
         help_text="Logo, colours and font. Leave empty for Quizfunnel's own look.",
     )
 
+    # The builder's visitor conveniences.
+    auto_advance = models.BooleanField(
+        default=False,
+        help_text="Go on to the next question as soon as a single-choice or yes/no answer "
+        "is picked (multiple choice, rating and text questions keep their Next button).",
+    )
+
     # The lead form.
+    lead_form_position = models.CharField(
+        "where the lead form goes",
+        max_length=10,
+        choices=LeadFormPosition.choices,
+        default=LeadFormPosition.AFTER,
+        help_text="Before the questions, a visitor who leaves half-way is still a lead "
+        "(their unfinished run is recorded as abandoned). Not at all: visitors see their "
+        "result without giving an e-mail, and no lead is made.",
+    )
     lead_form_title = models.CharField(
         max_length=200, default="Where should we send your scorecard?"
     )
@@ -140,8 +161,10 @@ class Quiz(models.Model):
     # The scorecard e-mailed to the visitor (automations' "E-mail the visitor their scorecard").
     scorecard_subject = models.CharField(
         max_length=200,
+        blank=True,
         default="Your {quiz} scorecard: {percent} % ({tier})",
-        help_text="You can use {quiz}, {percent}, {tier} and {name}.",
+        help_text="You can use {quiz}, {percent}, {tier} and {name}. Empty: "
+        "“Your {quiz} scorecard: {percent} % ({tier})”.",
     )
     scorecard_from = models.CharField(
         max_length=254,
@@ -192,6 +215,19 @@ class Quiz(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def is_closed(self) -> bool:
+        """Published once and taken offline since: new visitors see "this quiz is closed"."""
+        return not self.is_published and self.published_at is not None
+
+    @property
+    def lead_first(self) -> bool:
+        return self.lead_form_position == self.LeadFormPosition.BEFORE
+
+    @property
+    def asks_for_lead(self) -> bool:
+        return self.lead_form_position != self.LeadFormPosition.NONE
 
     def ordered_questions(self) -> list[Question]:
         return list(self.questions.order_by("order", "pk").prefetch_related("choices"))
@@ -421,9 +457,23 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(
         null=True, blank=True, help_text="When the lead form was sent; no answers after that."
     )
+    # The builder's lead-first flow: the last thing the visitor did (start, an answer, the
+    # lead form), and when the scheduler recorded the run as abandoned (once).
+    active_at = models.DateTimeField(default=timezone.now)
+    abandoned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run was recorded as abandoned (lead first)."
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["quiz", "started_at"])]
+        indexes = [
+            models.Index(fields=["quiz", "started_at"]),
+            # The abandonment sweep reads the unfinished runs gone quiet.
+            models.Index(
+                fields=["active_at"],
+                name="attempt_open_by_activity",
+                condition=models.Q(finished_at__isnull=True, abandoned_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quiz} attempt {self.pk}"

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from core.visitor import Visitor
 from quizzes.models import Answer, Attempt, Question, Quiz
 from quizzes.paths import Path, walk
 
 
+class QuizClosed(Exception):
+    """The quiz was published and is offline now: new visitors see "this quiz is closed"."""
+
+    def __init__(self, quiz: Quiz):
+        super().__init__(quiz.title)
+        self.quiz = quiz
+
+
 def quiz_get_for_visitor(*, slug: str, preview_user=None) -> Quiz:
-    """A published quiz, or any quiz for a staff user previewing it; else 404."""
+    """A published quiz, or any quiz for a staff user previewing it; QuizClosed for a quiz
+    taken offline; else 404 (a draft never published is not known to the public)."""
     # The question count comes in the same query (the intro and quiz_started show it).
     quiz = get_object_or_404(
         Quiz.objects.select_related("brand").annotate(questions_total=Count("questions")), slug=slug
@@ -23,7 +35,22 @@ def quiz_get_for_visitor(*, slug: str, preview_user=None) -> Quiz:
         return quiz
     if preview_user is not None and preview_user.has_perm("quizzes.change_quiz"):
         return quiz
+    if quiz.is_closed:
+        raise QuizClosed(quiz)
     raise Http404("No such quiz.")
+
+
+def quiet_minutes() -> int:
+    """The silence after which an unfinished run counts as left (QUIZ_ABANDON_MINUTES)."""
+    return settings.QUIZ_ABANDON_MINUTES
+
+
+def runs_in_progress(*, quiz: Quiz, now=None) -> int:
+    """Visitors' runs (not previews) not finished and active within QUIZ_ABANDON_MINUTES."""
+    since = (now or timezone.now()) - timedelta(minutes=quiet_minutes())
+    return Attempt.objects.filter(
+        quiz=quiz, is_preview=False, finished_at__isnull=True, active_at__gte=since
+    ).count()
 
 
 def attempt_touches(*, attempt: Attempt | None, visitor: Visitor | None) -> tuple[dict, dict]:
@@ -39,13 +66,15 @@ def attempt_touches(*, attempt: Attempt | None, visitor: Visitor | None) -> tupl
 
 
 def attempt_get_for_visitor(*, slug: str, token: str) -> Attempt:
-    """The attempt behind an unguessable token; 404 for unknown tokens and unpublished quizzes."""
-    attempt = get_object_or_404(
-        Attempt.objects.select_related("quiz__brand"), token=token, quiz__slug=slug
+    """The attempt behind an unguessable token; 404 for unknown tokens.
+
+    A run begun while its quiz was live goes on after the quiz is taken offline: the
+    visitor mid-run reaches their result, and a result link sent by e-mail keeps working.
+    """
+    # With its lead, if any, in the same query (the form may come before the questions).
+    return get_object_or_404(
+        Attempt.objects.select_related("quiz__brand", "lead"), token=token, quiz__slug=slug
     )
-    if not (attempt.quiz.is_published or attempt.is_preview):
-        raise Http404("No such quiz.")
-    return attempt
 
 
 def branch_target(question: Question, choices, *, skipped: bool) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import pairwise
 
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from core.text import clean_text
 from core.visitor import Visitor
 from quizzes import signals
 from quizzes.models import Answer, Attempt, Choice, Question, Quiz
-from quizzes.selectors import AttemptState, attempt_state
+from quizzes.selectors import AttemptState, attempt_state, quiet_minutes, runs_in_progress
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
@@ -182,9 +183,14 @@ def answer_submit(
 
         state = state.with_answer(answer, choices)
         first_completion = state.path.complete and attempt.completed_at is None
+        # Every answer is a sign of life: a run is abandoned only after QUIZ_ABANDON_MINUTES
+        # of silence (see quizzes.abandon).
+        attempt.active_at = timezone.now()
+        fields = ["active_at"]
         if first_completion:
-            attempt.completed_at = timezone.now()
-            attempt.save(update_fields=["completed_at"])
+            attempt.completed_at = attempt.active_at
+            fields.append("completed_at")
+        attempt.save(update_fields=fields)
 
         position = state.path.position(question_id)
         if outcome == "given":
@@ -347,9 +353,15 @@ def quiz_publish(*, quiz: Quiz) -> list[str]:
     return problems
 
 
-def quiz_unpublish(*, quiz: Quiz) -> None:
+def quiz_unpublish(*, quiz: Quiz) -> int:
+    """Take the quiz offline; returns how many runs are in progress (they may finish).
+
+    A visitor mid-run keeps going to their result (their token still opens the run);
+    new visitors get "this quiz is closed" (quizzes.views.intro).
+    """
     quiz.status = Quiz.Status.DRAFT
     quiz.save(update_fields=["status", "updated_at"])
+    return runs_in_progress(quiz=quiz)
 
 
 @transaction.atomic
@@ -392,3 +404,50 @@ def quiz_duplicate(*, quiz: Quiz) -> Quiz:
         choice.next_question = questions.get(choice.next_question_id)
         choice.save()
     return copy
+
+
+# --- Runs left mid-way (lead first) --------------------------------------------------
+
+
+def attempts_abandon(*, now=None, limit: int = 500) -> int:
+    """Record, once each, the lead-first runs silent for QUIZ_ABANDON_MINUTES before
+    their last question; returns how many. Called by the scheduler every minute.
+
+    Each run is claimed by `abandoned_at` in one UPDATE, in the transaction that sends
+    `attempt_abandoned`: two schedulers at once record it once, and a run that is
+    answered meanwhile (active_at moves) is left alone.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=quiet_minutes())
+    candidates = list(
+        Attempt.objects.filter(
+            quiz__lead_form_position=Quiz.LeadFormPosition.BEFORE,
+            lead__isnull=False,
+            finished_at__isnull=True,
+            completed_at__isnull=True,
+            abandoned_at__isnull=True,
+            active_at__lt=cutoff,
+        )
+        .order_by("active_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    recorded = 0
+    for pk in candidates:
+        with transaction.atomic():
+            claimed = Attempt.objects.filter(
+                pk=pk, abandoned_at__isnull=True, finished_at__isnull=True, active_at__lt=cutoff
+            ).update(abandoned_at=now)
+            if not claimed:
+                continue
+            attempt = Attempt.objects.select_related("quiz", "lead").get(pk=pk)
+            state = attempt_state(attempt=attempt)
+            signals.attempt_abandoned.send(
+                sender=Attempt,
+                attempt=attempt,
+                answered=len(state.path.answered),
+                total=state.path.total,
+                last_question_id=state.path.current,
+                silent_minutes=int((now - attempt.active_at).total_seconds() // 60),
+            )
+            recorded += 1
+    return recorded

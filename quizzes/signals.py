@@ -35,3 +35,9 @@ answer_changed = Signal()
 # Provides: attempt (Attempt), answered (int, questions on the path answered, skips
 # left out), visitor (core.visitor.Visitor or None).
 attempt_completed = Signal()
+
+# A run whose lead form came first went silent for QUIZ_ABANDON_MINUTES before its last
+# question (sent once per attempt, by the scheduler). Provides: attempt (Attempt, its
+# lead loaded), answered (int, answers on the path), total (int, questions on the path),
+# last_question_id (int or None: the question the visitor was on), silent_minutes (int).
+attempt_abandoned = Signal()

@@ -14,10 +14,11 @@ from django.views.static import serve as static_serve
 from django_htmx.http import push_url
 
 from quizzes.forms import AnswerForm, StartForm
-from quizzes.models import Attempt, Quiz
+from quizzes.models import Attempt, Question, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
     AttemptState,
+    QuizClosed,
     attempt_get_for_visitor,
     attempt_state,
     quiz_get_for_visitor,
@@ -43,13 +44,24 @@ def step_url(attempt: Attempt, question_id: int) -> str:
     )
 
 
+def _owes_lead_form(attempt: Attempt) -> bool:
+    """A quiz with the form before the questions, and this run has no lead yet."""
+    return attempt.quiz.lead_first and not hasattr(attempt, "lead")
+
+
 def next_url(attempt: Attempt, current: int | None) -> str:
-    """Where the visitor goes on: the first unanswered question, else the lead form."""
+    """Where the visitor goes on: the lead form when it comes first, the first unanswered
+    question, then the lead form or (form first, or none asked) the result."""
+    names = {"slug": attempt.quiz.slug, "token": attempt.token}
     if attempt.is_finished:
-        return reverse("leads:result", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+        return reverse("leads:result", kwargs=names)
+    if _owes_lead_form(attempt):
+        return reverse("leads:details", kwargs=names)
     if current is not None:
         return step_url(attempt, current)
-    return reverse("leads:details", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+    if attempt.quiz.lead_form_position == Quiz.LeadFormPosition.AFTER:
+        return reverse("leads:details", kwargs=names)
+    return reverse("leads:result", kwargs=names)
 
 
 @require_GET
@@ -58,10 +70,25 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "quizzes/index.html", {"quizzes": quizzes})
 
 
+# A quiz taken offline answers 410 Gone, not 404: the address was real and is closed on
+# purpose (search engines drop it sooner), and the page says so in words. A draft never
+# published stays a plain 404: the public does not learn of drafts.
+CLOSED = 410
+
+
+def _visitor_quiz(request: HttpRequest, slug: str, preview: bool) -> Quiz | HttpResponse:
+    try:
+        return quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    except QuizClosed as closed:
+        return render_card(request, "quizzes/closed.html", {"quiz": closed.quiz}, status=CLOSED)
+
+
 @require_GET
 def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
-    quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    quiz = _visitor_quiz(request, slug, preview)
+    if isinstance(quiz, HttpResponse):
+        return quiz
     count = quiz.question_count()
     quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
     context = {
@@ -77,7 +104,9 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
-    quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+    quiz = _visitor_quiz(request, slug, preview)
+    if isinstance(quiz, HttpResponse):
+        return quiz
     form = StartForm(request.POST)
     if not form.is_valid():
         return render_problem(
@@ -108,6 +137,16 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 request, "This quiz is finished and its answers are final.", link=result_link
             )
         return redirect(result_link[0])
+    if _owes_lead_form(attempt):
+        # The form comes first: a step link opened before it goes there.
+        details = reverse("leads:details", kwargs={"slug": slug, "token": token})
+        if request.method == "POST":
+            return render_problem(
+                request,
+                "Please tell us where to send your scorecard first.",
+                link=(details, "Go to the form"),
+            )
+        return redirect(details)
     state = attempt_state(attempt=attempt)
     if question_id not in state.path.ids:
         if request.method == "POST":
@@ -178,6 +217,9 @@ def _step_page(
         "action": step_url(attempt, question_id),
         # With pictures on its choices, a question shows them as tiles.
         "choice_pictures": {str(c.pk): c for c in question.choices.all() if c.image},
+        # One pick is the whole answer: nothing to add or undo before going on.
+        "auto_advance": attempt.quiz.auto_advance
+        and question.kind in (Question.Kind.SINGLE, Question.Kind.YES_NO),
     }
     return render_card(request, "quizzes/step.html", context, status=status)
 

@@ -60,7 +60,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from automations.models import Rule
 
     with django_db_blocker.unblock():
-        Rule.objects.filter(name="Scorecard to the visitor").delete()
+        Rule.objects.filter(name__startswith="Scorecard to the visitor").delete()
 
 
 @pytest.fixture

@@ -182,7 +182,42 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "lead_submitted",
-        "The lead form was sent: a Lead exists, scored. Exists if and only if its Lead does.",
+        "The lead form was sent: a Lead exists. Exists if and only if its Lead does. After "
+        "the questions (the default) it is scored; with the form before the questions it "
+        "comes right after quiz_started, unscored (`scored` false, no score properties), "
+        "and the score follows in lead_scored.",
+        Frequency.ONCE_PER_ATTEMPT,
+        (
+            Prop("lead_id", "integer"),
+            Prop("score", "integer", required=False, description="Points on the path."),
+            Prop("max_score", "integer", required=False, description="Maximum points."),
+            Prop("percent", "integer", required=False, description="Whole percent, down."),
+            Prop("tier", "string", required=False),
+            Prop(
+                "top_tier",
+                "boolean",
+                required=False,
+                description="The quiz's highest tier (a hot lead).",
+            ),
+            Prop(
+                "category_scores",
+                "list",
+                required=False,
+                description="name, points, max_points, percent.",
+            ),
+            Prop("spam", "boolean", description="The honeypot was filled."),
+            Prop(
+                "scored",
+                "boolean",
+                required=False,
+                description="False when the form came before the questions (no score yet).",
+            ),
+        ),
+    ),
+    EventSpec(
+        "lead_scored",
+        "A lead who gave their e-mail before the questions finished them: the score, as "
+        "lead_submitted carries it when the form comes after.",
         Frequency.ONCE_PER_ATTEMPT,
         (
             Prop("lead_id", "integer"),
@@ -192,7 +227,25 @@ EVENTS: tuple[EventSpec, ...] = (
             Prop("tier", "string"),
             Prop("top_tier", "boolean", description="The quiz's highest tier (a hot lead)."),
             Prop("category_scores", "list", description="name, points, max_points, percent."),
-            Prop("spam", "boolean", description="The honeypot was filled."),
+        ),
+    ),
+    EventSpec(
+        "quiz_abandoned",
+        "A lead left mid-quiz: their e-mail came before the questions, and their run has "
+        "been silent for QUIZ_ABANDON_MINUTES. Recorded by the scheduler, once per attempt.",
+        Frequency.ONCE_PER_ATTEMPT,
+        (
+            Prop("lead_id", "integer"),
+            Prop("questions_answered", "integer", description="Answers on the path so far."),
+            Prop("question_count", "integer", description="Questions on the path."),
+            Prop(
+                "last_question_id",
+                "integer",
+                required=False,
+                description="The question the visitor was on (none: before the first).",
+            ),
+            Prop("silent_minutes", "integer", description="Minutes since the last activity."),
+            Prop("resume_url", "string", description="Where the visitor picks up (absolute path)."),
         ),
     ),
     EventSpec(

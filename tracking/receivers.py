@@ -8,6 +8,7 @@ and hand it on; they never see or write onto the HTTP request.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 
 from core.text import shorten
@@ -116,7 +117,21 @@ def on_attempt_completed(sender, *, attempt, answered, visitor=None, **kwargs):
     )
 
 
+def _score_properties(lead) -> dict:
+    return {
+        "score": lead.score_points,
+        "max_score": lead.score_max,
+        "percent": lead.score_percent,
+        "tier": lead.tier_name,
+        "top_tier": lead.tier is not None and lead.tier.is_top,
+        "category_scores": lead.category_scores,
+    }
+
+
 def on_lead_captured(sender, *, lead, attempt, visitor=None, **kwargs):
+    # With the form before the questions the run is not finished: no score yet (it
+    # follows in lead_scored).
+    scored = attempt.is_finished
     event_record(
         name="lead_submitted",
         quiz=lead.quiz,
@@ -124,12 +139,7 @@ def on_lead_captured(sender, *, lead, attempt, visitor=None, **kwargs):
         lead=lead,
         properties={
             "lead_id": lead.pk,
-            "score": lead.score_points,
-            "max_score": lead.score_max,
-            "percent": lead.score_percent,
-            "tier": lead.tier_name,
-            "top_tier": lead.tier is not None and lead.tier.is_top,
-            "category_scores": lead.category_scores,
+            **(_score_properties(lead) if scored else {"scored": False}),
             "spam": lead.is_spam,
         },
         occurred_at=lead.created_at,
@@ -141,14 +151,50 @@ def on_lead_captured(sender, *, lead, attempt, visitor=None, **kwargs):
     )
 
 
+def on_lead_scored(sender, *, lead, attempt, visitor=None, **kwargs):
+    event_record(
+        name="lead_scored",
+        quiz=lead.quiz,
+        attempt=attempt,
+        lead=lead,
+        properties={"lead_id": lead.pk, **_score_properties(lead)},
+        occurred_at=attempt.finished_at,
+        is_bot=lead.is_spam,
+        visitor=visitor,
+    )
+
+
 def on_result_shown(sender, *, lead, visitor=None, **kwargs):
     event_record(
         name="result_viewed",
         quiz=lead.quiz,
         attempt=lead.attempt,
-        lead=lead,
+        lead=lead if lead.pk else None,  # unsaved: an anonymous result, no lead
         properties={"percent": lead.score_percent, "tier": lead.tier_name},
         visitor=visitor,
+    )
+
+
+def on_attempt_abandoned(
+    sender, *, attempt, answered, total, last_question_id, silent_minutes, **kwargs
+):
+    resume = reverse("leads:details", kwargs={"slug": attempt.quiz.slug, "token": attempt.token})
+    event_record(
+        name="quiz_abandoned",
+        quiz=attempt.quiz,
+        attempt=attempt,
+        lead=attempt.lead,
+        properties={
+            "lead_id": attempt.lead.pk,
+            "questions_answered": answered,
+            "question_count": total,
+            "last_question_id": last_question_id,
+            "silent_minutes": silent_minutes,
+            # The form page sends a lead who has given it on to their current question.
+            "resume_url": resume,
+        },
+        occurred_at=attempt.abandoned_at,
+        is_bot=attempt.lead.is_spam,
     )
 
 
@@ -159,7 +205,9 @@ WIRING = [
     (quiz_signals.answer_given, on_answer_given),
     (quiz_signals.answer_changed, on_answer_changed),
     (quiz_signals.attempt_completed, on_attempt_completed),
+    (quiz_signals.attempt_abandoned, on_attempt_abandoned),
     (lead_signals.lead_captured, on_lead_captured),
+    (lead_signals.lead_scored, on_lead_scored),
     (lead_signals.result_shown, on_result_shown),
 ]
 

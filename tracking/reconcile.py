@@ -42,10 +42,15 @@ def reconcile(*, since: datetime | None = None) -> list[Check]:
     # 1. Every lead has exactly one lead_submitted, with its score and tier.
     lead_check = Check("every lead has one lead_submitted with the same score and tier")
     by_lead: dict[int, list[ConversionEvent]] = {}
+    # A lead whose form came before the questions is scored later, by lead_scored.
+    scored_later: dict[int, dict] = {}
     for event in ConversionEvent.objects.filter(
-        name="lead_submitted", lead__in=leads.values("pk")
-    ).only("lead_id", "properties"):
-        by_lead.setdefault(event.lead_id, []).append(event)
+        name__in=["lead_submitted", "lead_scored"], lead__in=leads.values("pk")
+    ).only("lead_id", "name", "properties"):
+        if event.name == "lead_scored":
+            scored_later[event.lead_id] = event.properties
+        else:
+            by_lead.setdefault(event.lead_id, []).append(event)
     for lead in leads.only("pk", "score_points", "score_percent", "tier_name").iterator():
         lead_check.checked += 1
         found = by_lead.get(lead.pk, [])
@@ -53,6 +58,8 @@ def reconcile(*, since: datetime | None = None) -> list[Check]:
             lead_check.problems.append(f"lead {lead.pk} has {len(found)} lead_submitted events")
             continue
         props = found[0].properties
+        if props.get("scored") is False:
+            props = scored_later.get(lead.pk, {"score": 0, "percent": 0, "tier": ""})
         given = (props.get("score"), props.get("percent"), props.get("tier"))
         if given != (lead.score_points, lead.score_percent, lead.tier_name):
             lead_check.problems.append(
@@ -94,7 +101,18 @@ def reconcile(*, since: datetime | None = None) -> list[Check]:
     for event_id, name in events.filter(
         Q(name__in=needs_attempt, attempt__isnull=True)
         | Q(name__in=plan.ONCE_PER_QUESTION, question__isnull=True)
-        | Q(name__in=["lead_submitted", "result_viewed"], lead__isnull=True, erased_at__isnull=True)
+        | Q(
+            name__in=["lead_submitted", "lead_scored", "quiz_abandoned"],
+            lead__isnull=True,
+            erased_at__isnull=True,
+        )
+        # An anonymous result (a quiz that asks for no e-mail) has no lead to point at.
+        | Q(
+            name="result_viewed",
+            lead__isnull=True,
+            erased_at__isnull=True,
+            attempt__lead__isnull=False,
+        )
         | (Q(attempt__isnull=False) & ~Q(attempt__quiz_id=F("quiz_id")))
     ).values_list("event_id", "name"):
         dangling_check.problems.append(f"{name} {event_id} points at a missing or wrong record")

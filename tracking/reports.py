@@ -261,6 +261,9 @@ class Funnel:
     started: int  # units that started within the range
     left: int  # started and never completed: the sum of the left-here column
     steps: list[FunnelStep]
+    # Where the quiz's lead form goes (Quiz.LeadFormPosition): "before" puts Lead
+    # submitted right after Started, against Started; the dashboard says so in words.
+    lead_form: str = "after"
 
     def __iter__(self):
         return iter(self.steps)
@@ -379,15 +382,22 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
         add("deleted", "Questions deleted since", 0, "", None, "", left_here=gone)
     completed = by_name["quiz_completed"]
     add("quiz_completed", "Completed", completed, f"{unit} completed", started, f"{unit} started")
+    # With the form before the questions, a lead is the step right after Started,
+    # measured against the units started (a lead may never complete); else it follows
+    # Completed, against it.
+    first_form = quiz.lead_first
+    base, base_words = (started, "started") if first_form else (completed, "completed")
     leads = by_name["lead_submitted"]
     add(
         "lead_submitted",
         "Lead submitted",
         leads,
         f"{unit} with a lead submitted",
-        completed,
-        f"{unit} completed",
+        base,
+        f"{unit} {base_words}",
     )
+    if first_form:
+        steps.insert(2 if unit == "visitors" else 1, steps.pop())
     return Funnel(
         unit=unit,
         start_words=start_words,
@@ -395,6 +405,7 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
         started=started,
         left=started - completed,
         steps=steps,
+        lead_form=quiz.lead_form_position,
     )
 
 
@@ -580,12 +591,25 @@ def _leads(quiz: Quiz, start: datetime, end: datetime, *touch: str) -> tuple[str
         hot=Case(When(properties__top_tier=True, then=1), default=0),
     )
     l_sql, l_params = _sql(leads.values_list("attempt_id", "tier", "percent", "hot"))
+    # A lead whose form came before the questions has its score in lead_scored (none
+    # yet if they have not completed: no percent, tier NOT_SCORED).
+    scored = run_events(quiz, start, name="lead_scored").annotate(
+        tier=KT("properties__tier"),
+        percent=Cast(KT("properties__percent"), IntegerField()),
+        hot=Case(When(properties__top_tier=True, then=1), default=0),
+    )
+    sc_sql, sc_params = _sql(scored.values_list("attempt_id", "tier", "percent", "hot"))
     columns = ", ".join(f"s.{c}" for c in touch)
     sql = (
-        f"SELECT s.visitor_id, {columns}, l.tier, l.percent, l.hot "
-        f"FROM ({l_sql}) AS l JOIN ({s_sql}) AS s ON s.attempt_id = l.attempt_id"
+        f"SELECT s.visitor_id, {columns}, COALESCE(sc.tier, l.tier, %s) AS tier, "
+        "COALESCE(sc.percent, l.percent) AS percent, COALESCE(sc.hot, l.hot) AS hot "
+        f"FROM ({l_sql}) AS l JOIN ({s_sql}) AS s ON s.attempt_id = l.attempt_id "
+        f"LEFT JOIN ({sc_sql}) AS sc ON sc.attempt_id = l.attempt_id"
     )
-    return sql, l_params + s_params
+    return sql, [NOT_SCORED, *l_params, *s_params, *sc_params]
+
+
+NOT_SCORED = "not scored yet"
 
 
 @report_query
@@ -611,18 +635,23 @@ def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
         l_params,
     ):
         row(tuple(key)).converted = n
-    percent_sums: dict[tuple, int] = defaultdict(int)
-    for *key, tier, n, total in _fetch(
+    # The average is over the leads with a score (a lead who gave their e-mail first
+    # and never completed has none).
+    percent_sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for *key, tier, n, total, with_score in _fetch(
         ConversionEvent.objects,
-        f"SELECT {touch}, tier, COUNT(*), SUM(percent) FROM ({l_sql}) AS l GROUP BY {touch}, tier",
+        f"SELECT {touch}, tier, COUNT(*), SUM(percent), COUNT(percent) FROM ({l_sql}) AS l "
+        f"GROUP BY {touch}, tier",
         l_params,
     ):
         entry = row(tuple(key))
         entry.leads += n
         entry.tiers[tier] = n
-        percent_sums[tuple(key)] += total or 0
-    for key, total in percent_sums.items():
-        table[key].average_percent = round(total / table[key].leads, 1)
+        percent_sums[tuple(key)][0] += total or 0
+        percent_sums[tuple(key)][1] += with_score
+    for key, (total, with_score) in percent_sums.items():
+        if with_score:
+            table[key].average_percent = round(total / with_score, 1)
     return sorted(table.values(), key=lambda r: (-r.leads, -r.visitors, r.source, r.medium))
 
 

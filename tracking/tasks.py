@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from quizzes.services import attempts_abandon
 from tracking.reconcile import reconcile_and_record
 
 
@@ -7,3 +8,10 @@ from tracking.reconcile import reconcile_and_record
 def reconcile_events() -> bool:
     """Hourly proof that events and leads agree; the dashboard shows the last result."""
     return reconcile_and_record().ok
+
+
+@shared_task(ignore_result=True)
+def record_abandoned_runs() -> int:
+    """Every minute: lead-first runs silent for QUIZ_ABANDON_MINUTES become
+    `quiz_abandoned`, once each (quizzes.services.attempts_abandon)."""
+    return attempts_abandon()

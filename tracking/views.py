@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -34,7 +35,11 @@ def _table(form: ReportFilterForm, name: str) -> list:
 @reads_reports
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm.from_query(request.GET)
-    context = {"form": form, "reconciliation": ReconciliationRun.objects.first()}
+    context = {
+        "form": form,
+        "reconciliation": ReconciliationRun.objects.first(),
+        "abandon_minutes": settings.QUIZ_ABANDON_MINUTES,
+    }
     status = 200
     if form.is_valid():
         context.update({name: _table(form, name) for name in REPORTS})

@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
 
 
 SCORECARD_RULE = "Scorecard to the visitor"
+SCORECARD_RULE_FORM_FIRST = "Scorecard to the visitor (form first)"
 
 
 def scorecard_rule_create(apps, schema_editor):
@@ -34,10 +35,15 @@ def scorecard_rule_create(apps, schema_editor):
     it off in the admin like any rule)."""
     Rule = apps.get_model("automations", "Rule")
     Action = apps.get_model("automations", "Action")
-    if Rule.objects.filter(name=SCORECARD_RULE).exists():
-        return
-    rule = Rule.objects.create(name=SCORECARD_RULE, trigger="lead_submitted", enabled=True)
-    Action.objects.create(rule=rule, kind="scorecard", order=0)
+    # After the questions the score comes with the form (lead_submitted); with the form
+    # first it comes at the end (lead_scored). Each lead matches the one that applies.
+    for name, trigger in (
+        (SCORECARD_RULE, "lead_submitted"),
+        (SCORECARD_RULE_FORM_FIRST, "lead_scored"),
+    ):
+        if not Rule.objects.filter(name=name).exists():
+            rule = Rule.objects.create(name=name, trigger=trigger, enabled=True)
+            Action.objects.create(rule=rule, kind="scorecard", order=0)
 
 
 Migration.operations.append(

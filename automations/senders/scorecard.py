@@ -18,7 +18,7 @@ import time
 from automations.fencing import claim_log, claim_update
 from automations.models import Delivery, DeliveryAttempt
 from automations.senders.email import message_id as delivery_message_id
-from automations.senders.http import Failure
+from automations.senders.http import Failure, Skip
 from leads.report import scorecard_message
 
 
@@ -53,10 +53,13 @@ def send(delivery: Delivery) -> str:
     if lead is None:
         raise Failure("A scorecard needs a lead: use it on lead_submitted.")
     quiz = lead.quiz
+    if not lead.tier_name:
+        # The form came before the questions: lead_scored sends it once there is a score.
+        raise Skip("Not sent yet: the form came first; the scorecard goes out when it is scored.")
     if quiz.consent_required and not lead.consent_given:
-        raise Failure("Not sent: the quiz asks for consent and this visitor did not give it.")
+        raise Skip("Not sent: the quiz asks for consent and this visitor did not give it.")
     if lead.is_spam:
-        raise Failure("Not sent: the form's hidden honeypot field was filled (spam).")
+        raise Skip("Not sent: the form's hidden honeypot field was filled (spam).")
     message = scorecard_message(lead, message_id=message_id(delivery))
     # A worker that lost its claim sends nothing.
     claim_update(delivery, claimed_at=delivery.claimed_at)

@@ -31,8 +31,9 @@ class Migration(migrations.Migration):
             model_name="quiz",
             name="scorecard_subject",
             field=models.CharField(
+                blank=True,
                 default="Your {quiz} scorecard: {percent} % ({tier})",
-                help_text="You can use {quiz}, {percent}, {tier} and {name}.",
+                help_text="You can use {quiz}, {percent}, {tier} and {name}. Empty: “Your {quiz} scorecard: {percent} % ({tier})”.",
                 max_length=200,
             ),
         ),

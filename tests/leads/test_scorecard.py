@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from automations.delivery import delivery_run
 from automations.models import Delivery
-from tests.visitor import HOT_RUN, result_url, run, submit_lead
+from tests.visitor import HOT_RUN, answer, result_url, run, submit_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +195,7 @@ def test_without_the_consent_a_quiz_asks_for_nothing_is_sent_and_sales_see_why(
     scorecard.consent_required = True  # made stricter after this visitor's lead
     scorecard.save()
     delivery = Delivery.objects.get(action__kind="scorecard")
-    assert delivery_run(delivery.pk) == "dead"
+    assert delivery_run(delivery.pk) == "skipped"
     delivery.refresh_from_db()
     assert delivery.last_error == (
         "Not sent: the quiz asks for consent and this visitor did not give it."
@@ -213,9 +213,41 @@ def test_a_new_installation_sends_every_visitor_their_scorecard(django_db_setup)
 
     migration = import_module("automations.migrations.0008_scorecard_action")
     migration.scorecard_rule_create(django_apps, None)
-    rule = Rule.objects.get(name="Scorecard to the visitor")
-    assert rule.enabled and rule.trigger == "lead_submitted" and not rule.quizzes.exists()
-    assert list(rule.actions.values_list("kind", flat=True)) == [Action.Kind.SCORECARD]
+    rules = Rule.objects.filter(name__startswith="Scorecard to the visitor").order_by("name")
+    assert [(r.trigger, r.enabled) for r in rules] == [
+        ("lead_submitted", True),
+        ("lead_scored", True),  # the form before the questions: the score comes at the end
+    ]
+    for rule in rules:
+        assert not rule.quizzes.exists()
+        assert list(rule.actions.values_list("kind", flat=True)) == [Action.Kind.SCORECARD]
+
+
+def test_with_the_form_first_the_scorecard_goes_out_once_the_lead_is_scored(
+    client, scorecard, scorecard_rule, smtp
+):
+    from tests.automations.factories import ActionFactory, RuleFactory
+    from tests.visitor import details_url, start
+
+    form_first = RuleFactory(name="Scorecard to the visitor (form first)", trigger="lead_scored")
+    ActionFactory(rule=form_first, kind="scorecard")
+    scorecard.lead_form_position = "before"
+    scorecard.save()
+    attempt = start(client, scorecard)
+    client.post(details_url(attempt), {"email": "ada@example.com"})
+    early = Delivery.objects.get(action__rule=scorecard_rule)
+    assert delivery_run(early.pk) == "skipped"  # no score yet: nothing is sent
+    assert smtp.received == []
+
+    for text, labels, kwargs in HOT_RUN:
+        response = answer(client, attempt, text, *labels, **kwargs)
+        assert response.status_code == 302
+    assert client.get(result_url(attempt)).status_code == 200  # scores the lead
+
+    late = Delivery.objects.get(action__rule=form_first)
+    assert delivery_run(late.pk) == "delivered"
+    [(_, message)] = smtp.received
+    assert "Your score: 95 %" in parts(message)[0]
 
 
 def test_emoji_in_an_answer_are_drawn_from_the_bundled_font_not_boxes(client, scorecard):

@@ -112,6 +112,7 @@ def _quiz_post(**extra) -> dict:
         "slug": "with-a-cover",
         "description": "",
         "start_label": "Go",
+        "lead_form_position": "after",
         "lead_form_title": "Your details",
         "ask_name": "optional",
         "ask_company": "optional",

@@ -80,14 +80,16 @@ def test_publishing_a_quiz_with_problems_says_what_is_wrong(admin_client, draft_
     assert draft_quiz.status == Quiz.Status.DRAFT
 
 
-def test_publishing_makes_a_quiz_reachable_and_unpublishing_hides_it(admin_client, client):
+def test_publishing_makes_a_quiz_reachable_and_unpublishing_closes_it(admin_client, client):
     quiz = ScorecardFactory(status=Quiz.Status.DRAFT)
     assert client.get(quiz.get_absolute_url()).status_code == 404
     page = _act(admin_client, "publish", quiz).content.decode()
     assert f"is live at {quiz.get_absolute_url()}" in page
     assert client.get(quiz.get_absolute_url()).status_code == 200
     _act(admin_client, "unpublish", quiz)
-    assert client.get(quiz.get_absolute_url()).status_code == 404
+    closed = client.get(quiz.get_absolute_url())
+    assert closed.status_code == 410
+    assert "This quiz is closed" in closed.content.decode()
 
 
 def test_duplicate_is_a_deep_draft_copy_with_branches_remapped(admin_client, scorecard):
@@ -126,6 +128,7 @@ def test_the_builder_saves_questions_with_nested_choices_on_one_page(admin_clien
         "description": "",
         "start_label": "Go",
         "lead_form_title": "Your details",
+        "lead_form_position": "after",
         "ask_name": "optional",
         "ask_company": "optional",
         "ask_phone": "off",
