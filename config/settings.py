@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "tracking",
     "automations",
     "sales",
+    "api",
 ]
 
 MIDDLEWARE = [
