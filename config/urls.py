@@ -20,5 +20,7 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("sales/", include("sales.urls")),
     path("automations/", include("automations.urls")),
+    # Segment's HTTP Tracking API, at Segment's own paths (libraries change only the host).
+    path("v1/", include("api.segment")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
