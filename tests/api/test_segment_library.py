@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from segment.analytics import Client
+from segment.analytics import Client, request
 from segment.analytics.request import APIError, post
 
 from leads.models import Lead
@@ -14,6 +14,13 @@ from tracking.models import ExternalEvent, Identity
 from tracking.timeline import attempt_timeline
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_alive_connection():
+    # The library's HTTP session keeps its connection open past the test: close it.
+    yield
+    request._session.close()
 
 
 @pytest.fixture
@@ -81,6 +88,7 @@ def test_a_rejected_event_reaches_the_library_as_an_error_it_does_not_retry(raw_
     analytics = client(raw_key, live_server)
     with pytest.raises(APIError) as caught:
         analytics.track(user_id="u1", event="newsletter_opened")
+    caught.value.response.close()  # the error holds the response, and its connection
     assert caught.value.status == 400
     assert caught.value.code == "rejected"
     assert "not declared in the tracking plan" in caught.value.message
@@ -91,5 +99,6 @@ def test_a_wrong_write_key_reaches_the_library_as_a_401(transactional_db, live_s
     analytics = Client("qf_wrongwrongwrong", host=live_server.url, sync_mode=True)
     with pytest.raises(APIError) as caught:
         analytics.track(user_id="u1", event="demo_booked")
+    caught.value.response.close()
     assert caught.value.status == 401
     assert "Unknown API key" in caught.value.message
