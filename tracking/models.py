@@ -302,6 +302,7 @@ class CustomEventProperty(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        verbose_name = "property"
         verbose_name_plural = "properties"
         constraints = [
             models.UniqueConstraint(fields=["event", "name"], name="custom_event_property_once")

@@ -691,7 +691,8 @@ PAST_LEAD_WORDS = (
     "Unit: leads (submissions) of the attempts started within the range, counted as in the "
     "funnel. A lead reaches a step when another system sent that event for its person (by "
     "the e-mail an identify call linked, or a userId that is the e-mail) at or after the lead "
-    "was sent, and reached every step before it. Rates: % of the step before, and % of leads."
+    "was sent, and reached every step before it. Under each count: % of the step before · "
+    "% of leads."
 )
 
 

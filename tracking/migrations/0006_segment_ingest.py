@@ -195,6 +195,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
+                "verbose_name": "property",
                 "verbose_name_plural": "properties",
                 "ordering": ["pk"],
                 "constraints": [
