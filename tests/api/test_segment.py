@@ -11,6 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.api.factories import make_key
+from tests.concurrency import at_once, on_postgres
+from tracking.demo import demo_custom_events_create
 from tracking.models import CustomEvent, CustomEventProperty, ExternalEvent, Identity, RejectedEvent
 from tracking.segment import MAX_BODY_BYTES, MAX_EVENT_BYTES
 
@@ -360,3 +362,23 @@ def test_only_post_is_taken(write_key):
     response = Client().get("/v1/batch", headers=auth(write_key[1]))
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_copies_of_a_batch_sent_at_once_store_each_call_once():
+    demo_custom_events_create()
+    _, raw = make_key(scopes=["events:write"])
+    identify = {
+        "type": "identify",
+        "userId": "crm-1",
+        "traits": {"email": "ada@example.com"},
+        "messageId": "i-1",
+    }
+    body = {"batch": [track(), track(), identify]}
+    answers = at_once([lambda: post("/v1/batch", body, raw) for _ in range(4)])
+    assert all(a.status_code == 200 for a in answers)
+    assert sum(a.json()["accepted"] for a in answers) == 3
+    assert sum(a.json()["duplicates"] for a in answers) == 9
+    assert ExternalEvent.objects.count() == 3
+    assert Identity.objects.get().email == "ada@example.com"
