@@ -74,18 +74,26 @@ def _ingest(request: HttpRequest, kind: str | None) -> JsonResponse:
             payload = segment.body_parse(data)
         except segment.BodyError as error:
             if key is not None:
-                segment.body_reject(key_id=key.pk, message=error.message, data=data)
+                segment.body_reject(
+                    key_id=key.pk, message=error.message, data=data, write_keys=[raw_key]
+                )
             raise
+        written = payload.pop("writeKey", None)  # never stored, not even with a rejection
         if key is None:
-            written = payload.get("writeKey")
             if not isinstance(written, str) or not written:
                 raise segment.BodyError(401, "unauthorized", NO_KEY)
+            raw_key = written
             key = key_authenticate(written, scope=Scope.EVENTS_WRITE)
         if kind is None:
             try:
                 items = segment.batch_items(payload)
             except segment.BodyError as error:
-                segment.body_reject(key_id=key.pk, message=error.message, data=data)
+                segment.body_reject(
+                    key_id=key.pk,
+                    message=error.message,
+                    data=data,
+                    write_keys=[raw_key, written],
+                )
                 raise
             shared = payload.get("context")
             if isinstance(shared, dict):  # a batch's context applies to each of its calls

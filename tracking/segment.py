@@ -116,10 +116,15 @@ def raw_text(data: bytes) -> str:
     return clean_text(data[:RAW_KEPT].decode("utf-8", "replace"))
 
 
-def body_reject(*, key_id: int | None, message: str, data: bytes) -> None:
-    """Keep a body that could not be read at all (from an authenticated source)."""
+def body_reject(*, key_id: int | None, message: str, data: bytes, write_keys=()) -> None:
+    """Keep a body that could not be read at all (from an authenticated source), without
+    any write key (analytics-python sends it in the body too)."""
+    raw = raw_text(data)
+    for write_key in write_keys:
+        if isinstance(write_key, str) and write_key:
+            raw = raw.replace(write_key, "[write key]")
     RejectedEvent.objects.create(
-        key_id=key_id, reason=reason_text(f"Segment format: {message}"), raw=raw_text(data)
+        key_id=key_id, reason=reason_text(f"Segment format: {message}"), raw=raw
     )
 
 

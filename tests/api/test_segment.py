@@ -382,3 +382,14 @@ def test_copies_of_a_batch_sent_at_once_store_each_call_once():
     assert sum(a.json()["duplicates"] for a in answers) == 9
     assert ExternalEvent.objects.count() == 3
     assert Identity.objects.get().email == "ada@example.com"
+
+
+def test_the_write_key_is_never_kept_in_the_rejected_events_log(declared, write_key):
+    _, raw = write_key
+    post("/v1/track", {**track("undeclared"), "writeKey": raw}, raw)
+    post("/v1/batch", {"batch": [track("undeclared")], "writeKey": raw}, raw)
+    post("/v1/batch", {"writeKey": raw, "batch": "not a list"}, raw)
+    post("/v1/batch", b'{"writeKey": "' + raw.encode() + b'", broken', raw)
+    assert RejectedEvent.objects.count() == 4
+    for kept in RejectedEvent.objects.all():
+        assert raw not in kept.raw + json.dumps(kept.payload)
