@@ -43,7 +43,12 @@ from quizzes.erasure import (
     attempts_scrub,
 )
 from quizzes.models import Answer, Attempt
-from tracking.erasure import events_erase, rejected_events_erase, visitors_pseudonymise
+from tracking.erasure import (
+    events_erase,
+    external_events_erase,
+    rejected_events_erase,
+    visitors_pseudonymise,
+)
 from tracking.models import ConversionEvent, RejectedEvent
 
 log = logging.getLogger(__name__)
@@ -169,6 +174,12 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
         ),
         "deliveries": len(deliveries),
     }
+    if (
+        kind == Erasure.Kind.PERSON
+        or not Lead.objects.filter(email=email).exclude(pk__in=lead_ids).exists()
+    ):
+        # What other systems sent about them (by their e-mail), once no lead of it is left.
+        counts["external_events"] = external_events_erase(emails=[email], secrets=secrets)
     if kind == Erasure.Kind.PERSON:
         counts["rejected_events"] = rejected_events_erase(emails=[email], visitor_ids=visitor_ids)
     else:

@@ -153,6 +153,63 @@ def main():
         print(f"{'COPY into the same table:':34s} {copy_rate:9.0f} events/s (the physical limit)")
         for label, events, seconds in measured:
             print(f"ratio {label} / COPY: {events / seconds / copy_rate:.3f}")
+        segment_batch(BATCHES * BATCH)
+
+
+def segment_batch(total: int) -> None:
+    """Calls from other systems through POST /v1/batch (Segment's format), in batches of 100
+    (analytics-python's upload size), beside /t/events above; inside the same database."""
+    import base64
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from api.keys import key_create
+    from tracking.demo import demo_custom_events_create
+    from tracking.models import ExternalEvent
+
+    demo_custom_events_create()
+    _, raw = key_create(name="bench", scopes=["events:write"])
+    client = Client(
+        headers={"Authorization": "Basic " + base64.b64encode(f"{raw}:".encode()).decode()}
+    )
+    size, sent_at = 100, timezone.now().isoformat()
+    bodies = [
+        json.dumps(
+            {
+                "sentAt": sent_at,
+                "batch": [
+                    {
+                        "type": "track",
+                        "event": "demo_booked",
+                        "userId": f"user-{n}-{i}",
+                        "messageId": str(uuid.uuid4()),
+                        "timestamp": sent_at,
+                        "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+                    }
+                    for i in range(size)
+                ],
+            }
+        )
+        for n in range(max(1, total // size))
+    ]
+    started = time.perf_counter()
+    for body in bodies:
+        response = client.post("/v1/batch", body, content_type="application/json")
+        assert response.status_code == 200 and response.json()["accepted"] == size
+    batch_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for body in bodies[: max(1, len(bodies) // 4)]:  # a retried quarter: all duplicates
+        assert (
+            client.post("/v1/batch", body, content_type="application/json").json()["duplicates"]
+            == size
+        )
+    retry_s = time.perf_counter() - started
+    stored = ExternalEvent.objects.count()
+    assert stored == len(bodies) * size, stored
+    print(f"POST /v1/batch (Segment format, batches of {size}): {stored / batch_s:9.0f} events/s")
+    retried = max(1, len(bodies) // 4) * size
+    print(f"POST /v1/batch retried (all duplicates):        {retried / retry_s:9.0f} events/s")
 
 
 if __name__ == "__main__":

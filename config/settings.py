@@ -316,6 +316,8 @@ SPECTACULAR_SETTINGS = {
 }
 TRACKING_MAX_BODY = env_int("TRACKING_MAX_BODY", 64 * 1024)
 TRACKING_MAX_BATCH = 50
+# Calls from other systems (/v1/batch …) older than this many days are rejected.
+TRACKING_INGEST_MAX_AGE_DAYS = env_int("TRACKING_INGEST_MAX_AGE_DAYS", 30)
 # Views (quiz_viewed, question_viewed, result_viewed) commit without waiting for the
 # disk flush on PostgreSQL; see tracking.plan.VIEW_COMMIT_NOTE.
 TRACKING_VIEWS_ASYNC_COMMIT = env_bool("TRACKING_VIEWS_ASYNC_COMMIT", True)

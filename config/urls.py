@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("tracking.urls")),
     path("sales/", include("sales.urls")),
     path("automations/", include("automations.urls")),
+    # Segment's HTTP Tracking API, at Segment's own paths (libraries change only the host).
+    path("v1/", include("api.segment")),
     path("api/", include("api.urls")),
 ]
 

@@ -49,6 +49,8 @@ MATRIX = [
     ("get", "/admin/automations/rule/", LOGIN, 403, 200, 200),
     ("get", "/admin/automations/delivery/", LOGIN, 200, 200, 200),
     ("get", "/admin/tracking/conversionevent/", LOGIN, 403, 200, 200),
+    ("get", "/admin/tracking/customevent/add/", LOGIN, 403, 200, 200),
+    ("get", "/admin/tracking/externalevent/", LOGIN, 403, 200, 200),
     ("post", "/t/events", 403, 403, 403, 403),  # no visitor cookie: events come from visitors
 ]
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from core.redaction import scrub
 from tracking import plan
-from tracking.models import ConversionEvent, EventEnrichment, RejectedEvent
+from tracking.models import ConversionEvent, EventEnrichment, ExternalEvent, Identity, RejectedEvent
+from tracking.people import person_ids
 
 # Where a campaign link's values are kept: a utm value may be the person's e-mail.
 TOUCHES = (
@@ -79,3 +80,42 @@ def rejected_events_erase(*, emails: Iterable[str], visitor_ids: Iterable[str]) 
         match |= Q(payload__icontains=email)
     deleted, _ = RejectedEvent.objects.filter(match).delete()
     return deleted
+
+
+def external_events_erase(*, emails: Iterable[str], secrets: tuple[str, ...]) -> int:
+    """Unlink and redact what other systems sent about these people; returns how many calls.
+
+    Their ids are replaced by new random ones (one per id, so counts stay), an identify's
+    traits and the context's ip and traits go, other text holding the e-mail or name is
+    scrubbed, and the links (Identity) are deleted.
+    """
+    emails = {e for e in emails if e}
+    users, anonymous = person_ids(emails)
+    events = list(
+        ExternalEvent.objects.filter(
+            Q(user_id__in=list(users)) | Q(anonymous_id__in=list(anonymous))
+        ).only("pk", "type", "user_id", "anonymous_id", "properties", "context")
+    )
+    renamed: dict[str, str] = {}
+
+    def pseudonym(value: str, known: dict) -> str:
+        if not value or value not in known:
+            return scrub(value, secrets) if value else value
+        return renamed.setdefault(value, uuid.uuid4().hex)
+
+    now = timezone.now()
+    for event in events:
+        event.user_id = pseudonym(event.user_id, users)
+        event.anonymous_id = pseudonym(event.anonymous_id, anonymous)
+        if event.type == ExternalEvent.Type.IDENTIFY:
+            event.properties = {}
+        else:
+            event.properties = scrub(event.properties, secrets)
+        context = {k: v for k, v in (event.context or {}).items() if k not in ("ip", "traits")}
+        event.context = scrub(context, secrets)
+        event.erased_at = now
+    ExternalEvent.objects.bulk_update(
+        events, ["user_id", "anonymous_id", "properties", "context", "erased_at"], batch_size=500
+    )
+    Identity.objects.filter(email__in=emails).delete()
+    return len(events)

@@ -220,6 +220,8 @@ class RejectedEvent(models.Model):
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     visitor_id = models.CharField(max_length=64, blank=True)
+    # The API key (api.ApiKey, a plain id) of a call from another system; None: a browser.
+    key_id = models.PositiveBigIntegerField("API key", null=True, blank=True)
     reason = models.CharField(max_length=500)
     payload = models.JSONField(null=True, blank=True)
     raw = models.TextField(blank=True, max_length=10000, help_text="The body when it was not JSON.")
@@ -243,3 +245,197 @@ class ReconciliationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ran_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'MISMATCH'}"
+
+
+class CustomEvent(models.Model):
+    """An event another system sends (a booked demo, a won deal), declared by a marketer.
+
+    tracking.plan reads these beside the built-in events: the Segment-compatible ingest
+    accepts a `track` call only for a declared name, with properties that fit. The
+    built-in events stay in code and are never sent from outside.
+    """
+
+    name = models.CharField(
+        max_length=40,
+        unique=True,
+        help_text="As other systems send it: lowercase letters, digits and underscores "
+        "(demo_booked).",
+    )
+    description = models.CharField(max_length=300, help_text="What happened, in a sentence.")
+    timeline_text = models.CharField(
+        "timeline sentence",
+        max_length=100,
+        blank=True,
+        help_text="How the sales timeline tells it (“Booked a demo”); empty: from the name.",
+    )
+    funnel_position = models.PositiveSmallIntegerField(
+        "step after the lead",
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Show it in the dashboard's funnel past the lead, at this step (1, 2 …); "
+        "empty: not a funnel step.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["funnel_position", "name"]
+        verbose_name = "custom event"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        problem = plan.custom_name_problem(self.name)
+        if problem:
+            raise ValidationError({"name": problem})
+
+
+class CustomEventProperty(models.Model):
+    event = models.ForeignKey(CustomEvent, on_delete=models.CASCADE, related_name="properties")
+    name = models.CharField(max_length=60, help_text="As sent: letters, digits, underscores.")
+    type = models.CharField(max_length=10, choices=[(t, t) for t in plan.TYPES])
+    required = models.BooleanField(default=False)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "property"
+        verbose_name_plural = "properties"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "name"], name="custom_event_property_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.name}.{self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not plan.PROPERTY_NAME.fullmatch(self.name or ""):
+            raise ValidationError(
+                {"name": "Use letters, digits and underscores, starting with a letter."}
+            )
+
+
+class ExternalEventQuerySet(models.QuerySet):
+    def insert_new(self, events: list[ExternalEvent]) -> list[ExternalEvent]:
+        """Insert each call unless its source already sent its messageId; the inserted.
+
+        INSERT … ON CONFLICT DO NOTHING RETURNING on the unique (key_id, message_id):
+        a retried batch, or two copies of it at once, stores each call once.
+        """
+        if not events:
+            return []
+        connection = connections[self.db]
+        meta = events[0]._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        row = f"({', '.join(['%s'] * len(fields))})"
+        inserted_keys = {}
+        size = max(1, connection.ops.bulk_batch_size(fields, events))
+        for start in range(0, len(events), size):
+            chunk = events[start : start + size]
+            values = [
+                f.get_db_prep_save(f.pre_save(event, True), connection)
+                for event in chunk
+                for f in fields
+            ]
+            sql = (
+                f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING "
+                "RETURNING id, key_id, message_id"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, values)
+                inserted_keys.update({(r[1], r[2]): r[0] for r in cursor.fetchall()})
+        inserted = []
+        for event in events:
+            pk = inserted_keys.pop((event.key_id, event.message_id), None)
+            if pk is None:
+                continue
+            event.pk = pk
+            event._state.adding = False
+            event._state.db = self.db
+            inserted.append(event)
+        return inserted
+
+
+class ExternalEvent(models.Model):
+    """A call another system sent in Segment's format (track, page, identify), kept once.
+
+    `key_id` is the API key (api.ApiKey) that sent it: Segment's source. A plain id,
+    not a foreign key, since tracking never depends on api. Append-only like the
+    conversion events; who the sender's ids belong to is kept in Identity, so a call
+    made before the person was identified joins them once they are.
+    """
+
+    class Type(models.TextChoices):
+        TRACK = "track", "Track"
+        PAGE = "page", "Page"
+        IDENTIFY = "identify", "Identify"
+
+    key_id = models.PositiveBigIntegerField(help_text="The API key (write key) that sent it.")
+    message_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=8, choices=Type.choices)
+    # track: the plan's custom event; page: the page's name; identify: empty.
+    name = models.CharField(max_length=200, blank=True)
+    user_id = models.CharField(max_length=255, blank=True)
+    anonymous_id = models.CharField(max_length=255, blank=True)
+    properties = models.JSONField(default=dict, blank=True, help_text="Or an identify's traits.")
+    context = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(help_text="Corrected for the sender's clock.")
+    received_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="By the sender's clock.")
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ExternalEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = "event from another system"
+        verbose_name_plural = "events from other systems"
+        indexes = [
+            models.Index(fields=["user_id", "occurred_at"], name="external_user_idx"),
+            models.Index(fields=["anonymous_id", "occurred_at"], name="external_anonymous_idx"),
+            models.Index(fields=["name", "occurred_at"], name="external_name_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key_id", "message_id"], name="external_event_once_per_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name} {self.message_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("Events are append-only.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Events are append-only.")
+
+
+class Identity(models.Model):
+    """An id another system uses for a person (its userId or anonymousId), linked to their
+    e-mail by an identify call. The e-mail is the person: every lead with it."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "userId"
+        ANONYMOUS = "anonymous", "anonymousId"
+
+    kind = models.CharField(max_length=9, choices=Kind.choices)
+    value = models.CharField(max_length=255)
+    email = models.EmailField(max_length=254, db_index=True)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_once")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} → {self.email}"

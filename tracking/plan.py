@@ -9,6 +9,7 @@ docs/tracking-plan.md from this file, and a test keeps that file current.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,10 @@ class EventSpec:
     # A page view: the page itself writes nothing, so the event is the whole
     # transaction, committed without waiting for the disk (see VIEW_COMMIT_NOTE).
     view: bool = False
+    # Declared by a marketer in admin (CustomEvent), sent by another system.
+    custom: bool = False
+    timeline_text: str = ""
+    funnel_position: int | None = None
     props_by_name: dict[str, Prop] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -307,6 +312,84 @@ def redact(name: str, properties: dict, *, secrets: tuple[str, ...] = ()) -> dic
     }
 
 
+EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,59}")
+CUSTOM_STRING_LENGTH = 1000
+CUSTOM_NOTE = (
+    "Declared by marketers in admin (Tracking › Custom events) and sent by other systems "
+    "through the Segment-compatible ingest (`/v1/track`, `/v1/batch`): a name that is not "
+    "declared, a property that is not declared or does not fit its type, or a required one "
+    "missing, is rejected for that event, with the reason, and kept in the rejected-events "
+    "log. Any number of times, each once per source and `messageId`."
+)
+
+
+def custom_name_problem(name: str) -> str:
+    """Why `name` cannot be a custom event's name, or ""."""
+    if not EVENT_NAME.fullmatch(name or ""):
+        return "Use lowercase letters, digits and underscores, starting with a letter (40 at most)."
+    if name in PLAN:
+        return f"“{name}” is a built-in event: Quizfunnel records it itself."
+    return ""
+
+
+def custom_spec(
+    name: str,
+    description: str,
+    properties: list[tuple[str, str, bool, str]],
+    *,
+    timeline_text: str = "",
+    funnel_position: int | None = None,
+) -> EventSpec:
+    """The plan's entry for a declared event; properties as (name, type, required, text)."""
+    return EventSpec(
+        name,
+        description,
+        Frequency.ANY,
+        tuple(
+            Prop(n, t, required=r, description=d, max_length=CUSTOM_STRING_LENGTH)
+            for n, t, r, d in properties
+        ),
+        custom=True,
+        timeline_text=timeline_text,
+        funnel_position=funnel_position,
+    )
+
+
+def declared() -> dict[str, EventSpec]:
+    """The custom events marketers declared, by name (read from the database each call:
+    a caller reads them once per request)."""
+    from django.apps import apps
+
+    CustomEvent = apps.get_model("tracking", "CustomEvent")
+    return {
+        event.name: custom_spec(
+            event.name,
+            event.description,
+            [(p.name, p.type, p.required, p.description) for p in event.properties.all()],
+            timeline_text=event.timeline_text,
+            funnel_position=event.funnel_position,
+        )
+        for event in CustomEvent.objects.prefetch_related("properties")
+    }
+
+
+def validate_custom(name: str, properties: dict, specs: dict[str, EventSpec]) -> dict:
+    """A custom event's properties (another system's `track`), checked against `specs`
+    (from declared()); PlanError with the reason if the name or the properties do not fit."""
+    if name in PLAN:
+        raise PlanError(
+            f"“{name}” is a built-in event: Quizfunnel records it itself, other systems cannot"
+        )
+    spec = specs.get(name)
+    if spec is None:
+        raise PlanError(
+            f"“{name}” is not declared in the tracking plan (declare it in admin: "
+            "Tracking › Custom events)"
+        )
+    return _check(spec.properties, properties, name)
+
+
 def spec_for(name: str) -> EventSpec:
     try:
         return PLAN[name]
@@ -328,8 +411,9 @@ def validate_enrichment(name: str, properties: dict) -> dict:
     return _check(spec.client_properties, properties, name)
 
 
-def as_markdown() -> str:
-    """docs/tracking-plan.md, generated."""
+def as_markdown(custom: tuple[EventSpec, ...] = ()) -> str:
+    """docs/tracking-plan.md, generated: the built-in events, then `custom` (declared in
+    admin; the committed file shows the demo's)."""
     lines = [
         "# Tracking plan",
         "",
@@ -364,6 +448,22 @@ def as_markdown() -> str:
             lines += ["", f"{title}:", "", "| property | type | required | description |"]
             lines.append("|---|---|---|---|")
             for p in props:
+                required = "yes" if p.required else "no"
+                lines.append(f"| `{p.name}` | {p.type} | {required} | {p.description} |")
+    if custom:
+        lines += ["", "# Custom events", "", CUSTOM_NOTE, ""]
+        lines += ["| event | funnel step after the lead | description |", "|---|---|---|"]
+        for spec in custom:
+            step = str(spec.funnel_position) if spec.funnel_position else ""
+            lines.append(f"| `{spec.name}` | {step} | {spec.description} |")
+        for spec in custom:
+            lines += ["", f"## `{spec.name}`", "", spec.description, ""]
+            if not spec.properties:
+                lines.append("Properties: none (any other property is rejected).")
+                continue
+            lines += ["Properties:", "", "| property | type | required | description |"]
+            lines.append("|---|---|---|---|")
+            for p in spec.properties:
                 required = "yes" if p.required else "no"
                 lines.append(f"| `{p.name}` | {p.type} | {required} | {p.description} |")
     return "\n".join(lines) + "\n"

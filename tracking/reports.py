@@ -19,7 +19,7 @@ import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -36,9 +36,14 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
 
+from leads.models import Lead
 from quizzes.models import Quiz
+from tracking import plan
 from tracking.models import ConversionEvent
+from tracking.people import events_by_person
 
 UNITS = {"attempts": "attempt_id", "visitors": "visitor_id"}
 
@@ -682,3 +687,105 @@ def attribution(quiz: Quiz, start: datetime, end: datetime) -> list[AttributionR
     return sorted(
         table.values(), key=lambda r: (-r.first_touch_leads, -r.last_touch_leads, r.source)
     )
+
+
+@dataclass
+class PastLeadRow:
+    """Leads of one group (a tier, a first-touch source, or all) and how many went on."""
+
+    label: str
+    leads: int = 0
+    reached: list[int] = field(default_factory=list)  # leads that reached each step
+
+    def steps(self) -> list[tuple[int, float | None, float | None]]:
+        """(leads that reached it, % of the step before, % of the leads) for each step."""
+        result, before = [], self.leads
+        for n in self.reached:
+            result.append((n, rate(n, before), rate(n, self.leads)))
+            before = n
+        return result
+
+
+@dataclass
+class PastLead:
+    """The funnel past the lead: leads → each declared step (demo booked → deal won)."""
+
+    steps: list[tuple[str, str]]  # (event name, label)
+    total: PastLeadRow
+    by_tier: list[PastLeadRow]
+    by_source: list[PastLeadRow]
+
+
+PAST_LEAD_WORDS = (
+    "Unit: leads (submissions) of the attempts started within the range, counted as in the "
+    "funnel. A lead reaches a step when another system sent that event for its person (by "
+    "the e-mail an identify call linked, or a userId that is the e-mail) at or after the lead "
+    "was sent, and reached every step before it. Under each count: % of the step before · "
+    "% of leads."
+)
+
+
+def _step_label(spec) -> str:
+    return spec.timeline_text or spec.name.replace("_", " ").capitalize()
+
+
+@report_query
+def past_lead(quiz: Quiz, start: datetime, end: datetime) -> PastLead | None:
+    """Leads → each custom event that has a funnel step, by tier and by first-touch source;
+    None when no custom event is a step."""
+    specs = sorted(
+        (s for s in plan.declared().values() if s.funnel_position),
+        key=lambda s: s.funnel_position,
+    )
+    if not specs:
+        return None
+    names = [s.name for s in specs]
+    s_sql, s_params = _starts_sql(quiz, start, end, "attempt_id", "ft_source")
+    leads = run_events(quiz, start, name="lead_submitted").annotate(tier=KT("properties__tier"))
+    l_sql, l_params = _sql(leads.values_list("attempt_id", "lead_id", "tier", "occurred_at"))
+    rows = _fetch(
+        ConversionEvent.objects,
+        f"SELECT l.lead_id, l.tier, s.ft_source, l.occurred_at FROM ({l_sql}) AS l"
+        f" JOIN ({s_sql}) AS s ON s.attempt_id = l.attempt_id",
+        l_params + s_params,
+    )
+    emails = dict(
+        Lead.objects.filter(pk__in={r[0] for r in rows if r[0]}).values_list("pk", "email")
+    )
+    by_person = events_by_person(emails.values(), types=["track"], name__in=names)
+    total = PastLeadRow("All leads", reached=[0] * len(names))
+    tiers: dict[str, PastLeadRow] = {}
+    sources_: dict[str, PastLeadRow] = {}
+    for lead_id, tier, source, sent_at in rows:
+        sent_at = _aware(sent_at)
+        events = by_person.get(emails.get(lead_id, ""), [])
+        depth = 0
+        for name in names:
+            if not any(e.name == name and e.occurred_at >= sent_at for e in events):
+                break
+            depth += 1
+        groups = (
+            total,
+            tiers.setdefault(tier or "", PastLeadRow(tier or "(none)", reached=[0] * len(names))),
+            sources_.setdefault(
+                source or "", PastLeadRow(source or "(none)", reached=[0] * len(names))
+            ),
+        )
+        for group in groups:
+            group.leads += 1
+            for i in range(depth):
+                group.reached[i] += 1
+    tier_order = {t.name: t.min_percent for t in quiz.tiers.all()}
+    return PastLead(
+        steps=[(s.name, _step_label(s)) for s in specs],
+        total=total,
+        by_tier=sorted(tiers.values(), key=lambda r: (-tier_order.get(r.label, -1), r.label)),
+        by_source=sorted(sources_.values(), key=lambda r: (-r.leads, r.label)),
+    )
+
+
+def _aware(moment):
+    """A time from a raw query: SQLite gives text or naive datetimes (in UTC)."""
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    return make_aware(moment, UTC) if is_naive(moment) else moment

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from core.durations import duration_words
-from tracking.models import ConversionEvent
+from tracking import plan
+from tracking.models import ConversionEvent, ExternalEvent
+from tracking.people import person_events
 
 QUESTION_LIMIT = 40  # enough to recognise the question; the lead page lists them in full
 ANSWER_LIMIT = 80
@@ -97,8 +99,22 @@ def event_sentence(event: ConversionEvent, *, cta_labels: Mapping[str, str] | No
     return name.replace("_", " ").capitalize()
 
 
+def external_sentence(event: ExternalEvent, specs: Mapping[str, plan.EventSpec]) -> str:
+    """What another system said the person did: the plan's sentence for a custom event
+    (“Booked a demo”), the page for a page call."""
+    if event.type == ExternalEvent.Type.PAGE:
+        p = event.properties or {}
+        where = event.name or p.get("title") or p.get("path") or p.get("url") or ""
+        return f"Visited {_quoted(str(where), ANSWER_LIMIT)}" if where else "Visited a page"
+    spec = specs.get(event.name)
+    if spec is not None and spec.timeline_text:
+        return spec.timeline_text
+    return event.name.replace("_", " ").capitalize()
+
+
 def attempt_timeline(*, attempt) -> list[TimelineEntry]:
-    """The attempt's events in order, each as a sentence."""
+    """The attempt's events in order, each as a sentence, with what other systems said
+    its person did (a booked demo, a won deal) once its lead is known."""
     labels = {
         tier.cta_url.rstrip("/"): tier.cta_label or "Book a call"  # the result page's default label
         for tier in attempt.quiz.tiers.all()
@@ -110,4 +126,13 @@ def attempt_timeline(*, attempt) -> list[TimelineEntry]:
         .prefetch_related("enrichments")
         .order_by("occurred_at", "id")
     )
-    return [TimelineEntry(e.occurred_at, event_sentence(e, cta_labels=labels)) for e in events]
+    entries = [TimelineEntry(e.occurred_at, event_sentence(e, cta_labels=labels)) for e in events]
+    email = getattr(getattr(attempt, "lead", None), "email", "")
+    if email:
+        specs = plan.declared()
+        entries += [
+            TimelineEntry(e.occurred_at, external_sentence(e, specs))
+            for _, e in person_events([email])
+        ]
+        entries.sort(key=lambda entry: entry.at)
+    return entries

@@ -45,6 +45,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update({name: _table(form, name) for name in REPORTS})
         start, end = form.bounds()
         context["bot_attempts"] = reports.bot_attempts(form.cleaned_data["quiz"], start, end)
+        past_lead = reports.past_lead(form.cleaned_data["quiz"], start, end)
+        if past_lead is not None:
+            context["past_lead"] = past_lead
+            context["past_lead_tiers"] = [past_lead.total, *past_lead.by_tier]
+            context["past_lead_words"] = reports.PAST_LEAD_WORDS
         context["query"] = request.GET.urlencode()
     else:
         status = 400

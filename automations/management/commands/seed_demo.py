@@ -1,4 +1,5 @@
-"""Create the demo: the scorecard, its automations, a demo admin and a sales user.
+"""Create the demo: the scorecard, its automations, its custom events (demo_booked,
+deal_won), a demo admin and a sales user.
 
 Running it again changes nothing.
 """
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand
 
 from automations.demo import demo_rules_create
 from quizzes.demo import demo_quiz_create
+from tracking.demo import demo_custom_events_create
 
 
 class Command(BaseCommand):
@@ -33,6 +35,11 @@ class Command(BaseCommand):
         rules = demo_rules_create()
         if rules:
             self.stdout.write(f"Demo automations created: {', '.join(r.name for r in rules)}.")
+        declared = demo_custom_events_create()
+        if declared:
+            self.stdout.write(
+                f"Demo custom events declared: {', '.join(e.name for e in declared)}."
+            )
         if not no_admin:
             self._users()
 
