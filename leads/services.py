@@ -109,6 +109,7 @@ def lead_capture(
                     tier_colour=tier.colour,
                     category_scores=[asdict(c) for c in score.categories],
                     answers=_answers_as_given(state),
+                    hidden_fields=dict(attempt.hidden_fields or {}),
                     is_spam=is_spam,
                     looks_automated=visitor is not None and visitor.is_bot,
                     is_preview=attempt.is_preview,

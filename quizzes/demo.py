@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from quizzes.models import Category, Choice, Question, Quiz, Tier
+from quizzes.models import Category, Choice, HiddenField, Question, Quiz, Tier
 from quizzes.services import quiz_publish
 
 SLUG = "marketing-measurement"
@@ -175,7 +175,11 @@ def demo_quiz_create() -> tuple[Quiz, bool]:
             "Send me occasional tips on marketing measurement. Unsubscribe at any time. "
             "Privacy policy: https://example.com/privacy"
         ),
+        # The README's embedding example works on a laptop: any port of this machine.
+        embed_origins="http://localhost:*\nhttp://127.0.0.1:*",
     )
+    HiddenField.objects.create(quiz=quiz, name="plan", pattern="free|pro|enterprise")
+    HiddenField.objects.create(quiz=quiz, name="partner_id", pattern="[0-9]{1,10}")
     categories = [
         Category.objects.create(quiz=quiz, name=name, order=i) for i, name in enumerate(CATEGORIES)
     ]

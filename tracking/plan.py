@@ -128,6 +128,15 @@ ANSWER = (
     Prop("category", "string", required=False, description="The question's category."),
     Prop("skipped", "boolean", description="An optional question left empty."),
 )
+HIDDEN_FIELDS = Prop(
+    "hidden_fields",
+    "object",
+    required=False,
+    description=(
+        "The quiz's declared hidden fields that came with a value that fits (name: value), "
+        "from the quiz link or the embedding page; rules read one as hidden.NAME."
+    ),
+)
 TIME_VISIBLE = Prop(
     "time_visible_ms", "integer", required=False, description="How long the card was on screen."
 )
@@ -144,7 +153,17 @@ EVENTS: tuple[EventSpec, ...] = (
         "quiz_started",
         "A visitor pressed the start button: an attempt began.",
         Frequency.ONCE_PER_ATTEMPT,
-        (Prop("question_count", "integer", description="Questions in the quiz."),),
+        (
+            Prop("question_count", "integer", description="Questions in the quiz."),
+            HIDDEN_FIELDS,
+            Prop(
+                "embedded_on",
+                "string",
+                required=False,
+                max_length=2000,
+                description="The page that embedded the quiz (embed.js), without its fragment.",
+            ),
+        ),
     ),
     EventSpec(
         "question_viewed",
@@ -178,6 +197,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (
             Prop("questions_answered", "integer", description="Questions on the path."),
             Prop("duration_ms", "integer", description="From quiz_started to now."),
+            HIDDEN_FIELDS,
         ),
     ),
     EventSpec(
@@ -193,6 +213,7 @@ EVENTS: tuple[EventSpec, ...] = (
             Prop("top_tier", "boolean", description="The quiz's highest tier (a hot lead)."),
             Prop("category_scores", "list", description="name, points, max_points, percent."),
             Prop("spam", "boolean", description="The honeypot was filled."),
+            HIDDEN_FIELDS,
         ),
     ),
     EventSpec(
