@@ -52,17 +52,19 @@
       ".quizfunnel-overlay{position:fixed;inset:0;z-index:2147483000;background:rgba(15,23,42,.6);",
       "display:flex;align-items:center;justify-content:center}",
       ".quizfunnel-overlay[hidden]{display:none}",
-      ".quizfunnel-panel{position:relative;background:#fff;width:min(720px,94vw);height:min(860px,90vh);",
-      "border-radius:12px;overflow:hidden;box-shadow:0 20px 60px rgba(0,0,0,.35)}",
+      ".quizfunnel-panel{position:relative;display:flex;flex-direction:column;background:#fff;",
+      "width:min(720px,94vw);height:min(860px,90vh);border-radius:12px;overflow:hidden;",
+      "box-shadow:0 20px 60px rgba(0,0,0,.35)}",
+      ".quizfunnel-bar{display:flex;justify-content:flex-end;padding:4px;border-bottom:1px solid #e5e7eb}",
       ".quizfunnel-slider{justify-content:flex-end;align-items:stretch}",
       ".quizfunnel-slider .quizfunnel-panel{width:min(460px,100vw);height:100%;border-radius:0;",
       "animation:quizfunnel-in .2s ease-out}",
       "@keyframes quizfunnel-in{from{transform:translateX(100%)}to{transform:none}}",
       "@media (prefers-reduced-motion:reduce){.quizfunnel-slider .quizfunnel-panel{animation:none}}",
-      ".quizfunnel-panel .quizfunnel-frame{height:100%}",
-      ".quizfunnel-close{position:absolute;top:8px;right:8px;z-index:1;width:44px;height:44px;",
-      "border:0;border-radius:50%;background:#fff;color:#111;font-size:28px;line-height:1;cursor:pointer;",
-      "box-shadow:0 1px 4px rgba(0,0,0,.3)}",
+      ".quizfunnel-panel .quizfunnel-frame{flex:1;height:auto}",
+      ".quizfunnel-close{width:44px;height:44px;border:0;border-radius:50%;background:transparent;",
+      "color:#111;font-size:30px;line-height:1;cursor:pointer}",
+      ".quizfunnel-close:hover{background:#f3f4f6}",
       ".quizfunnel-refused{padding:1em;border:1px solid #d1d5db;border-radius:8px;font:inherit}",
       "@media (max-width:600px){.quizfunnel-panel{width:100vw;height:100%;border-radius:0}}"
     ].join("");
@@ -183,7 +185,10 @@
     close.className = "quizfunnel-close";
     close.setAttribute("aria-label", "Close the quiz");
     close.innerHTML = "&times;";
-    panel.appendChild(close);
+    var bar = document.createElement("div");
+    bar.className = "quizfunnel-bar";
+    bar.appendChild(close);
+    panel.appendChild(bar);
     overlay.appendChild(panel);
     document.body.appendChild(overlay);
     var opener = null;

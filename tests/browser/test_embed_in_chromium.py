@@ -215,7 +215,7 @@ def test_a_visitor_takes_the_embedded_quiz_to_its_result_with_cookies_blocked(co
     )
     # The frame followed its content: the long result is far taller than the intro.
     assert heights[-1] > heights[0] + 300, heights
-    assert len(set(round(h) for h in heights)) > 2, heights
+    assert len({round(h) for h in heights}) > 2, heights
 
     lead = Lead.objects.get(email="embedded@example.com")
     assert lead.attribution["first_source"] == "parentnews"  # the parent page's utm_source
@@ -235,6 +235,27 @@ def test_a_visitor_takes_the_embedded_quiz_to_its_result_with_cookies_blocked(co
     cta = frame.locator("a.cta")
     if cta.count():
         assert cta.get_attribute("target") == "_top"
+
+
+def test_messages_from_a_foreign_origin_are_ignored(context, parent):
+    page = context.new_page()
+    page.goto(parent.url("/inline"))
+    frame = page.frame_locator("iframe.quizfunnel-frame")
+    expect(frame.get_by_role("button", name="Get my score")).to_be_visible()
+    _frame_fits(page)
+    height = "document.querySelector('iframe.quizfunnel-frame').style.height"
+    before = page.evaluate(height)
+    # The page itself (another origin than the quiz's) forges the frame's messages.
+    page.evaluate(
+        """() => {
+          const forged = { source: "quizfunnel", event_id: "forged", tier: "Hot" };
+          window.postMessage({ ...forged, type: "quizfunnel:lead" }, "*");
+          window.postMessage({ ...forged, type: "quizfunnel:resize", height: 5 }, "*");
+        }"""
+    )
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.received") == []
+    assert page.evaluate(height) == before
 
 
 def test_a_site_that_is_not_listed_is_refused(context, parent):
