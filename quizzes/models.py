@@ -17,12 +17,12 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from quizzes.embedding import hidden_field_problems, site_problems
+
 SECONDS_PER_QUESTION = 12
 
 
 def validate_embed_sites(value: str) -> None:
-    from quizzes.embedding import site_problems
-
     problems = site_problems(value)
     if problems:
         raise ValidationError(problems)
@@ -300,8 +300,6 @@ class HiddenField(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from quizzes.embedding import hidden_field_problems
-
         problems = hidden_field_problems(self.name or "", self.pattern or "")
         if problems:
             raise ValidationError(problems)
