@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,12 +13,37 @@ from tracking import plan
 
 OPERATORS = ["=", "!=", ">", ">=", "<", "<=", "in"]
 ORDERED = {">", ">=", "<", "<="}
+# A hidden field of the quiz (quizzes.HiddenField), inside the event's hidden_fields.
+HIDDEN_PREFIX = "hidden."
+_HIDDEN_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def _hidden_prop(spec: plan.EventSpec, prop_name: str) -> plan.Prop | None:
+    name = prop_name.removeprefix(HIDDEN_PREFIX)
+    if "hidden_fields" not in spec.props_by_name or not _HIDDEN_NAME.fullmatch(name):
+        return None
+    return plan.Prop(prop_name, "string")
+
+
+def event_value(properties: dict, prop_name: str) -> Any:
+    """The value a condition on `prop_name` reads from an event's properties."""
+    if prop_name.startswith(HIDDEN_PREFIX):
+        hidden = properties.get("hidden_fields")
+        return (
+            hidden.get(prop_name.removeprefix(HIDDEN_PREFIX)) if isinstance(hidden, dict) else None
+        )
+    return properties.get(prop_name)
 
 
 def parse_value(trigger: str, prop_name: str, operator: str, raw: str) -> Any:
-    """The condition's value, typed by the plan; ValidationError in plain words if it cannot be."""
+    """The condition's value, typed by the plan; ValidationError in plain words if it cannot be.
+
+    `hidden.NAME` reads the quiz's hidden field NAME (a string) on events that carry them.
+    """
     spec = plan.spec_for(trigger)
     prop = spec.props_by_name.get(prop_name)
+    if prop is None and prop_name.startswith(HIDDEN_PREFIX):
+        prop = _hidden_prop(spec, prop_name)
     if prop is None:
         known = ", ".join(sorted(spec.props_by_name)) or "none"
         raise ValidationError(

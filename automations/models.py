@@ -15,7 +15,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
-from automations.conditions import OPERATORS, holds, parse_value
+from automations.conditions import OPERATORS, event_value, holds, parse_value
 from automations.destinations import url_refusal
 from leads.models import Lead
 from tracking import plan
@@ -119,7 +119,7 @@ class Condition(models.Model):
 
     def holds_for(self, event: ConversionEvent) -> bool:
         expected = parse_value(self.rule.trigger, self.property, self.operator, self.value)
-        return holds(event.properties.get(self.property), self.operator, expected)
+        return holds(event_value(event.properties, self.property), self.operator, expected)
 
 
 class Action(models.Model):

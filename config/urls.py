@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from quizzes.views import embed_script
+
 # Bad requests say what was wrong with them (core.views); 403, 404 and 500 use
 # Django's views with templates/403.html, 404.html, 500.html.
 handler400 = "core.views.bad_request"
@@ -13,6 +15,7 @@ admin.site.index_title = "Quizzes, leads and tracking"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="quizzes:index", permanent=False)),
+    path("embed.js", embed_script, name="embed_script"),
     path("admin/", admin.site.urls),
     path("nested_admin/", include("nested_admin.urls")),
     path("q/", include("quizzes.urls")),

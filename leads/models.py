@@ -58,6 +58,9 @@ class Lead(models.Model):
         default=dict, blank=True, help_text="First and last touch when the lead was sent."
     )
     answers = models.JSONField(default=list, blank=True, help_text="The answers as given.")
+    hidden_fields = models.JSONField(
+        default=dict, blank=True, help_text="The quiz's hidden fields the run came with."
+    )
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     owner = models.ForeignKey(

@@ -100,6 +100,7 @@ def lead_capture(
                     consent_given=given_consent,
                     consent_text=quiz.consent_text if given_consent else "",
                     consented_at=now if given_consent else None,
+                    hidden_fields=dict(attempt.hidden_fields or {}),
                     is_spam=is_spam,
                     looks_automated=visitor is not None and visitor.is_bot,
                     is_preview=attempt.is_preview,

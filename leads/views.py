@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.csrf import run_csrf_protect
 from leads.forms import LeadForm
 from leads.models import Lead
 from leads.report import scorecard_card_png, scorecard_filename, scorecard_pdf
@@ -18,6 +19,7 @@ from leads.services import (
     result_anonymous,
     result_show,
 )
+from quizzes.framing import framed_by_quiz_sites
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
@@ -41,6 +43,8 @@ def _step_url(slug: str, token: str, question_id: int) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@run_csrf_protect
+@framed_by_quiz_sites
 def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
     quiz = attempt.quiz
@@ -94,6 +98,7 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "total": state.path.total,
         "back_url": _step_url(slug, token, last) if last and not attempt.is_finished else None,
         "action": reverse("leads:details", kwargs={"slug": slug, "token": token}),
+        "embed_origin": attempt.embed_origin,
     }
     return render_card(request, "leads/details.html", context, status=status)
 
@@ -107,6 +112,7 @@ def _unanswered(request: HttpRequest, state, slug: str, token: str) -> HttpRespo
 
 
 @require_GET
+@framed_by_quiz_sites
 def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
     lead = Lead.objects.filter(attempt=attempt).select_related("tier").first()
@@ -122,7 +128,14 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     lead.attempt, lead.quiz = attempt, attempt.quiz  # already loaded: no second query
     result_show(lead=lead, visitor=request.tracking)
     response = render_card(
-        request, "leads/result.html", {"quiz": attempt.quiz, "attempt": attempt, "lead": lead}
+        request,
+        "leads/result.html",
+        {
+            "quiz": attempt.quiz,
+            "attempt": attempt,
+            "lead": lead,
+            "embed_origin": attempt.embed_origin,
+        },
     )
     # The token is the key to a personal result: keep it out of caches and referrers.
     response["Cache-Control"] = "private, no-store"

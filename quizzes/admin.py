@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import nested_admin
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -27,6 +28,7 @@ from quizzes.models import (
     Category,
     CategoryBand,
     Choice,
+    HiddenField,
     Question,
     Quiz,
     Tier,
@@ -372,14 +374,52 @@ def _link_pending(formsets) -> int:
     return lost
 
 
+class HiddenFieldInline(CappedInlineMixin, nested_admin.NestedTabularInline):
+    """The URL parameters the quiz keeps, with how many values were dropped."""
+
+    model = HiddenField
+    extra = 0
+    max_num = 20
+    fields = ["name", "pattern", "dropped"]
+    readonly_fields = ["dropped"]
+    verbose_name = "hidden field"
+    verbose_name_plural = "hidden fields (URL parameters the quiz keeps)"
+
+    @admin.display(description="values dropped")
+    def dropped(self, field: HiddenField) -> str:
+        if not field.pk or not field.dropped_count:
+            return "none"
+        return f"{field.dropped_count:,} run{'s' if field.dropped_count != 1 else ''}, last on " + (
+            f"{field.last_dropped_at:%Y-%m-%d %H:%M} UTC" if field.last_dropped_at else "?"
+        )
+
+
+def embed_snippets(quiz: Quiz) -> list[tuple[str, str]]:
+    """(label, snippet) for each mode, as the marketer pastes them into their site."""
+    src = f"{settings.SITE_URL}/embed.js"
+    return [
+        ("In the page", f'<script src="{src}" data-quiz="{quiz.slug}" async></script>'),
+        (
+            "A button opening a popup",
+            f'<script src="{src}" data-quiz="{quiz.slug}" data-mode="popup" '
+            f'data-button-text="Take the quiz" async></script>',
+        ),
+        (
+            "A button opening a side panel",
+            f'<script src="{src}" data-quiz="{quiz.slug}" data-mode="slider" '
+            f'data-button-text="Take the quiz" async></script>',
+        ),
+    ]
+
+
 @admin.register(Quiz)
 class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "status", "question_total", "lead_total", "published_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["status", "published_at", "readiness", "visitor_link"]
-    inlines = [CategoryInline, TierInline, QuestionInline]
+    readonly_fields = ["status", "published_at", "readiness", "visitor_link", "embed_snippet"]
+    inlines = [CategoryInline, TierInline, QuestionInline, HiddenFieldInline]
     actions = ["publish", "unpublish", "duplicate", "preview"]
     save_on_top = True
     change_list_template = "admin/quizzes/quiz/change_list.html"
@@ -414,7 +454,30 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
                 "“Scorecard to the visitor” (Automations → Rules).",
             },
         ),
+        ("Embedding on your site", {"fields": ["embed_snippet", "embed_origins"]}),
     ]
+
+    class Media:
+        js = ["quizzes/copy.js"]
+
+    @admin.display(description="embed snippet")
+    def embed_snippet(self, quiz: Quiz) -> str:
+        if not quiz.pk:
+            return "Save the quiz first."
+        rows = format_html_join(
+            "",
+            '<p><label for="embed-snippet-{0}">{1}</label><br>'
+            '<textarea id="embed-snippet-{0}" readonly rows="2" cols="90" '
+            'style="font-family: monospace">{2}</textarea> '
+            '<button type="button" class="button" data-copy-from="embed-snippet-{0}">Copy</button>'
+            "</p>",
+            ((i, label, snippet) for i, (label, snippet) in enumerate(embed_snippets(quiz))),
+        )
+        note = (
+            "Paste one into your page's HTML. The page's site must be listed below, "
+            "and the quiz published."
+        )
+        return format_html("{}<p>{}</p>", rows, note)
 
     def get_queryset(self, request):
         return (

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from quizzes.demo_advice import demo_bands_apply
 from quizzes.demo_look import demo_look_apply
-from quizzes.models import Quiz
+from quizzes.models import HiddenField, Quiz
 from quizzes.scorecards import MARKETING, quiz_from_template
 from quizzes.services import quiz_publish
 
@@ -20,6 +20,11 @@ def demo_quiz_create() -> tuple[Quiz, bool]:
     if existing is not None:
         return existing, False
     quiz = quiz_from_template(name=MARKETING.name, slug=SLUG)
+    # The README's embedding example works on a laptop: any port of this machine.
+    quiz.embed_origins = "http://localhost:*\nhttp://127.0.0.1:*"
+    quiz.save(update_fields=["embed_origins"])
+    HiddenField.objects.create(quiz=quiz, name="plan", pattern="free|pro|enterprise")
+    HiddenField.objects.create(quiz=quiz, name="partner_id", pattern="[0-9]{1,10}")
     demo_look_apply(quiz)
     demo_bands_apply(quiz)
     problems = quiz_publish(quiz=quiz)

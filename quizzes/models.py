@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from quizzes.branding import CORNERS, FONTS, Look
 from quizzes.images import QuizImageField
+from quizzes.embedding import hidden_field_problems, site_problems
 
 SECONDS_PER_QUESTION = 12
 
@@ -86,6 +87,12 @@ class Brand(models.Model):
             font=self.font if self.font in FONTS else default.font,
             corners=self.corners if self.corners in CORNERS else default.corners,
         )
+
+
+def validate_embed_sites(value: str) -> None:
+    problems = site_problems(value)
+    if problems:
+        raise ValidationError(problems)
 
 
 class Quiz(models.Model):
@@ -173,6 +180,19 @@ class Quiz(models.Model):
     )
     scorecard_reply_to = models.EmailField(
         max_length=254, blank=True, help_text="Where the visitor's replies go. Empty: the sender."
+    )
+
+    # Embedding (quizzes.embedding): the sites whose pages may show this quiz in a frame.
+    embed_origins = models.TextField(
+        "sites allowed to embed",
+        max_length=4000,
+        blank=True,
+        validators=[validate_embed_sites],
+        help_text=(
+            "One site per line, as its origin: https://www.example.com, "
+            "https://*.example.com (its subdomains) or http://localhost:* (any port). "
+            "Leave empty: no other site may embed the quiz."
+        ),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -432,6 +452,54 @@ def new_attempt_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class HiddenField(models.Model):
+    """A URL parameter the quiz keeps (`?plan=pro`): read from the quiz link or the page
+    that embeds it, checked against `pattern`, stored on the attempt and its lead.
+
+    A value that does not fit is dropped, never stored, and counted here.
+    """
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="hidden_fields")
+    name = models.CharField(
+        max_length=40,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9_]{0,39}$",
+                "Use lowercase letters, digits and _ (starting with a letter), such as plan or "
+                "partner_id.",
+            )
+        ],
+        help_text="The URL parameter: plan for ?plan=pro.",
+    )
+    pattern = models.CharField(
+        max_length=200,
+        default=r"[A-Za-z0-9 _.@+-]{1,100}",
+        help_text=(
+            "A regular expression the whole value must match, such as [0-9]{1,10} for an id. "
+            "Values with < > or control characters, or longer than 200 characters, are "
+            "always dropped."
+        ),
+    )
+    dropped_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Values dropped because they did not fit."
+    )
+    last_dropped_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["quiz", "name"], name="hidden_field_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        problems = hidden_field_problems(self.name or "", self.pattern or "")
+        if problems:
+            raise ValidationError(problems)
+
+
 class Attempt(models.Model):
     """One visitor's run through a quiz, addressed by an unguessable token."""
 
@@ -450,6 +518,12 @@ class Attempt(models.Model):
         default=dict, blank=True, help_text="The visitor's last touch when the attempt started."
     )
     is_preview = models.BooleanField(default=False)
+    # Declared hidden fields that came with a value that fits (HiddenField).
+    hidden_fields = models.JSONField(default=dict, blank=True)
+    # Embedded runs: the page that showed the frame, and its origin (the only window
+    # the frame talks to).
+    embedded_on = models.CharField(max_length=2000, blank=True)
+    embed_origin = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(
         null=True, blank=True, help_text="When every question on the path was first answered."

@@ -13,12 +13,14 @@ from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.text import clean_text
 from core.visitor import Visitor
 from quizzes import signals
-from quizzes.models import Answer, Attempt, Choice, Question, Quiz
+from quizzes.embedding import HiddenValues
+from quizzes.models import Answer, Attempt, Choice, HiddenField, Question, Quiz
 from quizzes.selectors import AttemptState, attempt_state, quiet_minutes, runs_in_progress
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
@@ -50,12 +52,18 @@ def attempt_start(
     start_key: uuid.UUID,
     is_preview: bool = False,
     visitor: Visitor | None = None,
+    hidden: HiddenValues | None = None,
+    embedded_on: str = "",
+    embed_origin: str = "",
 ) -> tuple[Attempt, bool]:
     """Start an attempt, or return the one this start form already began.
 
     The attempt keeps the visitor's id and their first and last touch as they are
-    now: everything later in the attempt is credited to them.
+    now: everything later in the attempt is credited to them. It keeps the hidden
+    fields that fit (`hidden.kept`); each that did not is counted on its HiddenField,
+    once per attempt. `embedded_on` and `embed_origin`: the page that framed it.
     """
+    hidden = hidden or HiddenValues()
     with transaction.atomic():
         existing = Attempt.objects.filter(start_key=start_key).first()
         if existing is not None:
@@ -69,10 +77,17 @@ def attempt_start(
                     visitor_id=visitor.id if visitor is not None else "",
                     first_touch=visitor.first_touch if visitor is not None else {},
                     last_touch=visitor.last_touch if visitor is not None else {},
+                    hidden_fields=hidden.kept,
+                    embedded_on=embedded_on,
+                    embed_origin=embed_origin,
                 )
         except IntegrityError:
             # The same start form posted twice at the same moment: the other won.
             return Attempt.objects.get(start_key=start_key), False
+        if hidden.dropped:
+            HiddenField.objects.filter(quiz=quiz, name__in=set(hidden.dropped)).update(
+                dropped_count=F("dropped_count") + 1, last_dropped_at=timezone.now()
+            )
         signals.attempt_started.send(sender=Attempt, attempt=attempt, visitor=visitor)
         return attempt, True
 
@@ -403,6 +418,10 @@ def quiz_duplicate(*, quiz: Quiz) -> Quiz:
     for choice in choices:
         choice.next_question = questions.get(choice.next_question_id)
         choice.save()
+    HiddenField.objects.bulk_create(
+        HiddenField(quiz=copy, name=field.name, pattern=field.pattern)
+        for field in source.hidden_fields.all()
+    )
     return copy
 
 

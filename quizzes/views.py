@@ -6,14 +6,24 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.static import serve as static_serve
 from django_htmx.http import push_url
 
+from core.csrf import run_csrf_protect
+from quizzes.embedding import (
+    EMBED_PARAMS,
+    HIDDEN_VALUE_MAX,
+    HiddenValues,
+    embed_request,
+    hidden_values,
+    origin_allowed,
+)
 from quizzes.forms import AnswerForm, StartForm
+from quizzes.framing import frame_message, framed_by_quiz_sites
 from quizzes.models import Attempt, Question, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
@@ -83,12 +93,52 @@ def _visitor_quiz(request: HttpRequest, slug: str, preview: bool) -> Quiz | Http
         return render_card(request, "quizzes/closed.html", {"quiz": closed.quiz}, status=CLOSED)
 
 
+# The most parameters of a link the start form carries on (hidden fields, embed.js's).
+FORWARDED_PARAMS_MAX = 40
+
+
+def _start_query(request: HttpRequest) -> str:
+    """The intro's parameters, for the start form's address: the start reads the hidden
+    fields and the embedding page from them. Each value is cut just past what any may be
+    (a longer one is dropped and counted all the same)."""
+    query = request.GET.copy()
+    for key in list(query)[FORWARDED_PARAMS_MAX:]:
+        del query[key]
+    for key in list(query):
+        if key not in EMBED_PARAMS:
+            query.setlist(key, [value[: HIDDEN_VALUE_MAX + 1] for value in query.getlist(key)])
+    return query.urlencode()
+
+
 @require_GET
+@framed_by_quiz_sites
 def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
-    quiz = _visitor_quiz(request, slug, preview)
+    embed = embed_request(request.GET)
+    try:
+        quiz = _visitor_quiz(request, slug, preview)
+    except Http404:
+        if not embed.embedded:
+            raise
+        return frame_message(
+            request,
+            "This quiz is not available",
+            f"There is no published quiz “{slug[:80]}” here. If this is your site: check the "
+            "data-quiz of the embed snippet, and that the quiz is published.",
+            status=404,
+        )
     if isinstance(quiz, HttpResponse):
         return quiz
+    if embed.embedded and not origin_allowed(embed.origin, quiz.embed_origins):
+        site = embed.origin or "This site"
+        return frame_message(
+            request,
+            "This quiz can't be shown on this site",
+            f"{site} is not one of the sites allowed to show “{quiz.title}”. If this is your "
+            "site, add it to the quiz's “Sites allowed to embed” in Quizfunnel.",
+            status=403,
+            link=(quiz.get_absolute_url(), "Open the quiz in a new tab"),
+        )
     count = quiz.question_count()
     quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
     context = {
@@ -97,11 +147,31 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
         "minutes": quiz.estimated_minutes(count),
         "form": StartForm(initial={"start_key": uuid.uuid4()}),
         "preview": preview,
+        "start_action": reverse("quizzes:start", kwargs={"slug": quiz.slug})
+        + (f"?{_start_query(request)}" if request.GET else ""),
+        "embed_origin": embed.origin if embed.embedded else "",
     }
     return render_card(request, "quizzes/intro.html", context)
 
 
+def _hidden_and_embed(request: HttpRequest, quiz: Quiz) -> dict:
+    """The start's hidden fields and embedding page, read from its address."""
+    embed = embed_request(request.GET)
+    allowed = embed.embedded and origin_allowed(embed.origin, quiz.embed_origins)
+    declared = list(quiz.hidden_fields.values_list("name", "pattern"))
+    # The embedding page's parameters first (embed.js reports its URL), then the link's.
+    sources = [embed.page_query()] if allowed else []
+    sources.append(dict(request.GET.lists()))
+    return {
+        "hidden": hidden_values(declared, sources) if declared else HiddenValues(),
+        "embedded_on": embed.page if allowed else "",
+        "embed_origin": embed.origin if allowed else "",
+    }
+
+
 @require_POST
+@run_csrf_protect
+@framed_by_quiz_sites
 def start(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
     quiz = _visitor_quiz(request, slug, preview)
@@ -120,11 +190,14 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
         start_key=form.cleaned_data["start_key"],
         is_preview=preview or not quiz.is_published,
         visitor=request.tracking,
+        **_hidden_and_embed(request, quiz),
     )
     return redirect(next_url(attempt, attempt_state(attempt=attempt).path.current))
 
 
 @require_http_methods(["GET", "POST"])
+@run_csrf_protect
+@framed_by_quiz_sites
 def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
     result_link = (
@@ -220,6 +293,7 @@ def _step_page(
         # One pick is the whole answer: nothing to add or undo before going on.
         "auto_advance": attempt.quiz.auto_advance
         and question.kind in (Question.Kind.SINGLE, Question.Kind.YES_NO),
+        "embed_origin": attempt.embed_origin,
     }
     return render_card(request, "quizzes/step.html", context, status=status)
 
@@ -230,4 +304,19 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
     never changes meaning: browsers may keep them for a year."""
     response = static_serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+_EMBED_SCRIPT: dict[str, bytes] = {}
+
+
+@require_GET
+def embed_script(request: HttpRequest) -> HttpResponse:
+    """/embed.js, at the site's root as the snippet says (static/embed.js)."""
+    if "body" not in _EMBED_SCRIPT:
+        _EMBED_SCRIPT["body"] = (settings.BASE_DIR / "static" / "embed.js").read_bytes()
+    response = HttpResponse(_EMBED_SCRIPT["body"], content_type="text/javascript; charset=utf-8")
+    # Unversioned (the snippet never changes): a short cache, so a fix reaches every site.
+    response["Cache-Control"] = "public, max-age=300"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

@@ -26,6 +26,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from core.cookies import partition_cookie
 from core.text import clean_text, clip
 from core.visitor import (
     CLICK_ID_SOURCES,
@@ -37,6 +38,7 @@ from core.visitor import (
     medium_of,
     source_of,
 )
+from quizzes.embedding import EmbedRequest, embed_request
 
 __all__ = [
     "CLICK_IDS",
@@ -144,8 +146,29 @@ def bounded_touch(raw: Mapping) -> dict | None:
     return touch
 
 
+def embedded_touch(embed: EmbedRequest) -> dict:
+    """The touch of the page that embeds the quiz (embed.js reports its URL and referrer):
+    its utm_* and click ids, the site that sent the visitor there, its path."""
+    query = embed.page_query()
+    params = {k: (query.get(k) or [""])[0] for k in UTM_PARAMS + CLICK_IDS}
+    touch = {k: v for k, v in params.items() if clip(v, VALUE_MAX)}
+    domain = referrer_domain(embed.referrer)
+    if domain and domain != _host_of(embed.page):
+        touch["referrer"] = domain
+    touch["landing_path"] = urlsplit(embed.page).path or "/"
+    touch["at"] = timezone.now().isoformat(timespec="seconds")
+    return bounded_touch(touch)
+
+
 def touch_from(request: HttpRequest) -> dict | None:
-    """The campaign or referral this request arrived from; None for an internal step."""
+    """The campaign or referral this request arrived from; None for an internal step.
+
+    In embed.js's frame, the embedding page's touch: the frame's own address and its
+    Referer (the embedding page) say nothing of where the visitor came from.
+    """
+    embed = embed_request(request.GET)
+    if embed.embedded and embed.page:
+        return embedded_touch(embed)
     params = {k: request.GET.get(k, "") for k in UTM_PARAMS + CLICK_IDS}
     params = {k: v for k, v in params.items() if clip(v, VALUE_MAX)}
     domain = referrer_domain(request.headers.get("Referer", ""))
@@ -251,15 +274,38 @@ def visitor_from_request(request: HttpRequest) -> tuple[Visitor, set[str]]:
     return visitor, changed
 
 
+def in_frame(request: HttpRequest) -> bool:
+    """Whether the request is for a page inside a frame (embed.js's, or any other)."""
+    return request.headers.get("Sec-Fetch-Dest") == "iframe" or embed_request(request.GET).embedded
+
+
 def write_cookies(
-    response: HttpResponse, visitor: Visitor, changed: set[str], *, secure: bool
+    response: HttpResponse,
+    visitor: Visitor,
+    changed: set[str],
+    *,
+    secure: bool,
+    partitioned: bool = False,
 ) -> None:
-    """Write only what changed: a returning visitor's cookies are left alone."""
+    """Write only what changed: a returning visitor's cookies are left alone.
+
+    `partitioned` (a page in a frame, over HTTPS): `SameSite=None; Secure; Partitioned`,
+    the one kind of cookie a third-party frame keeps where third-party cookies are
+    blocked, and kept apart for each site that embeds the quiz (core.cookies).
+    """
     options = {"max_age": COOKIE_MAX_AGE, "httponly": True, "samesite": "Lax", "secure": secure}
+    if partitioned:
+        options.update(samesite="None", secure=True)
+    names = []
     if VISITOR_COOKIE in changed:
         response.set_signed_cookie(VISITOR_COOKIE, visitor.id, salt=COOKIE_SALT, **options)
+        names.append(VISITOR_COOKIE)
     touches = ((FIRST_TOUCH_COOKIE, visitor.first_touch), (LAST_TOUCH_COOKIE, visitor.last_touch))
     for name, touch in touches:
         if name in changed:
             value = signing.dumps(touch, salt=COOKIE_SALT + name, compress=True)
             response.set_cookie(name, value, **options)
+            names.append(name)
+    if partitioned:
+        for name in names:
+            partition_cookie(response, name)

@@ -10,7 +10,7 @@ services never see the request.
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from tracking.attribution import visitor_from_request, write_cookies
+from tracking.attribution import in_frame, visitor_from_request, write_cookies
 
 VISITOR_PATHS = ("/q/",)
 
@@ -34,6 +34,11 @@ class TrackingMiddleware:
         response = self.get_response(request)
         if changed and response.status_code < 500:
             write_cookies(
-                response, request.tracking, changed, secure=settings.SESSION_COOKIE_SECURE
+                response,
+                request.tracking,
+                changed,
+                secure=settings.SESSION_COOKIE_SECURE,
+                # Over HTTPS only: a Secure cookie needs it (and Partitioned needs Secure).
+                partitioned=request.is_secure() and in_frame(request),
             )
         return response

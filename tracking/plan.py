@@ -133,6 +133,15 @@ ANSWER = (
     Prop("category", "string", required=False, description="The question's category."),
     Prop("skipped", "boolean", description="An optional question left empty."),
 )
+HIDDEN_FIELDS = Prop(
+    "hidden_fields",
+    "object",
+    required=False,
+    description=(
+        "The quiz's declared hidden fields that came with a value that fits (name: value), "
+        "from the quiz link or the embedding page; rules read one as hidden.NAME."
+    ),
+)
 TIME_VISIBLE = Prop(
     "time_visible_ms", "integer", required=False, description="How long the card was on screen."
 )
@@ -149,7 +158,17 @@ EVENTS: tuple[EventSpec, ...] = (
         "quiz_started",
         "A visitor pressed the start button: an attempt began.",
         Frequency.ONCE_PER_ATTEMPT,
-        (Prop("question_count", "integer", description="Questions in the quiz."),),
+        (
+            Prop("question_count", "integer", description="Questions in the quiz."),
+            HIDDEN_FIELDS,
+            Prop(
+                "embedded_on",
+                "string",
+                required=False,
+                max_length=2000,
+                description="The page that embedded the quiz (embed.js), without its fragment.",
+            ),
+        ),
     ),
     EventSpec(
         "question_viewed",
@@ -183,6 +202,7 @@ EVENTS: tuple[EventSpec, ...] = (
         (
             Prop("questions_answered", "integer", description="Questions on the path."),
             Prop("duration_ms", "integer", description="From quiz_started to now."),
+            HIDDEN_FIELDS,
         ),
     ),
     EventSpec(
@@ -217,6 +237,7 @@ EVENTS: tuple[EventSpec, ...] = (
                 required=False,
                 description="False when the form came before the questions (no score yet).",
             ),
+            HIDDEN_FIELDS,
         ),
     ),
     EventSpec(

@@ -45,7 +45,11 @@ def on_attempt_started(sender, *, attempt, visitor=None, **kwargs):
         name="quiz_started",
         quiz=attempt.quiz,
         attempt=attempt,
-        properties={"question_count": attempt.quiz.question_count()},
+        properties={
+            "question_count": attempt.quiz.question_count(),
+            "hidden_fields": attempt.hidden_fields or None,
+            "embedded_on": attempt.embedded_on or None,
+        },
         occurred_at=attempt.started_at,
         visitor=visitor,
     )
@@ -111,6 +115,7 @@ def on_attempt_completed(sender, *, attempt, answered, visitor=None, **kwargs):
         properties={
             "questions_answered": answered,
             "duration_ms": int((completed_at - attempt.started_at).total_seconds() * 1000),
+            "hidden_fields": attempt.hidden_fields or None,
         },
         occurred_at=completed_at,
         visitor=visitor,
@@ -141,6 +146,7 @@ def on_lead_captured(sender, *, lead, attempt, visitor=None, **kwargs):
             "lead_id": lead.pk,
             **(_score_properties(lead) if scored else {"scored": False}),
             "spam": lead.is_spam,
+            "hidden_fields": lead.hidden_fields or None,
         },
         occurred_at=lead.created_at,
         # A person who typed an e-mail and left the honeypot empty is a person, whatever

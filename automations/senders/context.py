@@ -17,7 +17,17 @@ def message_context(delivery: Delivery) -> dict:
         "tier": props.get("tier", lead.tier_name if lead else ""),
         "percent": props.get("percent", lead.score_percent if lead else ""),
         "score": props.get("score", lead.score_points if lead else ""),
+        # The quiz's hidden fields (plan, partner_id …) the run came with.
+        "hidden_fields": hidden_fields_of(delivery),
     }
+
+
+def hidden_fields_of(delivery: Delivery) -> dict:
+    lead = delivery.lead
+    if lead is not None and lead.hidden_fields:
+        return dict(lead.hidden_fields)
+    hidden = delivery.event.properties.get("hidden_fields")
+    return dict(hidden) if isinstance(hidden, dict) else {}
 
 
 def task_body(delivery: Delivery, marker: str) -> str:
@@ -28,6 +38,11 @@ def task_body(delivery: Delivery, marker: str) -> str:
         "",
         "Categories: " + ", ".join(f"{c['name']} {c['percent']} %" for c in lead.category_scores),
         "",
+        *(
+            ["From the link: " + ", ".join(f"{k} = {v}" for k, v in sorted(hidden.items())), ""]
+            if (hidden := hidden_fields_of(delivery))
+            else []
+        ),
         "Answers:",
         *(f"- {a['question']}: {a['answer'] or 'skipped'}" for a in lead.answers),
         "",

@@ -58,6 +58,7 @@ def webhook_payload(delivery: Delivery) -> dict:
                 "percent": lead.score_percent,
                 "tier": lead.tier_name,
                 "category_scores": lead.category_scores,
+                "hidden_fields": lead.hidden_fields,
                 "created_at": lead.created_at.isoformat(),
             },
         },
