@@ -425,7 +425,7 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     change_list_template = "admin/quizzes/quiz/change_list.html"
 
     class Media:
-        js = ["quizzes/builder.js"]
+        js = ["quizzes/builder.js", "quizzes/copy.js"]
         css = {"all": ["quizzes/builder.css"]}
 
     fieldsets = [
@@ -456,9 +456,6 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
         ),
         ("Embedding on your site", {"fields": ["embed_snippet", "embed_origins"]}),
     ]
-
-    class Media:
-        js = ["quizzes/copy.js"]
 
     @admin.display(description="embed snippet")
     def embed_snippet(self, quiz: Quiz) -> str:

@@ -20,8 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from quizzes.branding import CORNERS, FONTS, Look
-from quizzes.images import QuizImageField
 from quizzes.embedding import hidden_field_problems, site_problems
+from quizzes.images import QuizImageField
 
 SECONDS_PER_QUESTION = 12
 

@@ -12,7 +12,6 @@ from tracking.services import event_id_for
 # As django.utils.html.json_script escapes: no "</script>" can close the element.
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
-from tracking.services import event_id_for
 
 register = template.Library()
 
