@@ -33,12 +33,19 @@ class Failure(Exception):
         retry_after: float | None = None,
         retryable: bool = False,
         auth: bool = False,
+        rate_limited: bool = False,
+        body: str = "",
+        headers: dict | None = None,
     ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
         self.retryable = retryable
         self.auth = auth
+        # Turned away for a rate limit (ours or the service's): waits, spends no attempt.
+        self.rate_limited = rate_limited
+        self.body = body  # the service's answer, for callers that read its details
+        self.headers = headers or {}
 
 
 @dataclass
@@ -177,10 +184,11 @@ def post_json(
     delivery: Delivery | None,
     step: str,
     url: str,
-    payload: dict,
+    payload: dict | None,
     headers: dict,
     *,
     public_only: bool = False,
+    method: str = "POST",
 ) -> Reply:
     """POST JSON within AUTOMATIONS_HTTP_TIMEOUT; log the attempt; raise Failure by class.
 
@@ -191,14 +199,16 @@ def post_json(
     whose request holds the very e-mail it erases).
     """
     timeout = settings.AUTOMATIONS_HTTP_TIMEOUT
-    body = json.dumps(payload, default=str).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Quizfunnel/1", **headers}
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    body = None if payload is None else json.dumps(payload, default=str).encode()
+    headers = {"User-Agent": "Quizfunnel/1", **headers}
+    if body is not None:
+        headers = {"Content-Type": "application/json", **headers}
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
     started = time.perf_counter()
     log = DeliveryAttempt(
         delivery=delivery,
         step=step,
-        request=f"POST {url}\n{json.dumps(_redact(headers))}\n{body.decode()[:4000]}",
+        request=f"{method} {url}\n{json.dumps(_redact(headers))}\n" + (body or b"").decode()[:4000],
     )
     deadline = Deadline(timeout)
     try:
@@ -231,14 +241,21 @@ def post_json(
     log.status_code = reply.status
     log.response = reply.body[:4000]
     if delivery is not None:
-        claim_log(delivery, log)
+        # A 429 is logged but spends no attempt: the delivery only waited its turn.
+        claim_log(delivery, log, count=reply.status != 429)
     if 200 <= reply.status < 300:
         return reply
     snippet = reply.body[:300]
     if reply.status == 429:
         retry_after = _retry_after(reply.headers)
         raise Failure(
-            f"429 rate limited: {snippet}", status=429, retry_after=retry_after, retryable=True
+            f"429 rate limited: {snippet}",
+            status=429,
+            retry_after=retry_after,
+            retryable=True,
+            rate_limited=True,
+            body=reply.body,
+            headers=reply.headers,
         )
     if reply.status >= 500:
         raise Failure(
@@ -255,7 +272,7 @@ def post_json(
         raise Failure(
             f"{reply.status} credentials refused: {snippet}", status=reply.status, auth=True
         )
-    raise Failure(f"{reply.status} refused: {snippet}", status=reply.status)
+    raise Failure(f"{reply.status} refused: {snippet}", status=reply.status, body=reply.body)
 
 
 def _retry_after(headers: dict) -> float:
