@@ -273,7 +273,7 @@ DEFAULT_MAPPING = {a.key: a.default_property for a in LEAD_ATTRIBUTES if a.defau
 def field_mapping(stored: HubSpotConnection | None = None) -> dict[str, str]:
     """Lead attribute key -> HubSpot property: the marketer's choice, else the defaults."""
     stored = stored or connection()
-    return dict(stored.field_mapping) if stored.pk and stored.field_mapping else DEFAULT_MAPPING
+    return dict(DEFAULT_MAPPING) if stored.field_mapping is None else dict(stored.field_mapping)
 
 
 def contact_properties(lead: Lead, mapping: dict[str, str]) -> dict[str, str]:

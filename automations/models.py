@@ -343,8 +343,9 @@ class HubSpotConnection(models.Model):
     tested_at = models.DateTimeField(null=True, blank=True)
     test_ok = models.BooleanField(null=True)
     test_result = models.CharField(max_length=500, blank=True)
-    # Lead attribute key (automations.crm.LEAD_ATTRIBUTES) -> HubSpot contact property name.
-    field_mapping = models.JSONField(default=dict, blank=True)
+    # Lead attribute key (automations.crm.LEAD_ATTRIBUTES) -> HubSpot contact property
+    # name; None until the marketer chooses (the defaults apply).
+    field_mapping = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         verbose_name = "connection"

@@ -270,7 +270,10 @@ def post_json(
         )
     if reply.status in (401, 403):
         raise Failure(
-            f"{reply.status} credentials refused: {snippet}", status=reply.status, auth=True
+            f"{reply.status} credentials refused: {snippet}",
+            status=reply.status,
+            auth=True,
+            body=reply.body,
         )
     raise Failure(f"{reply.status} refused: {snippet}", status=reply.status, body=reply.body)
 
