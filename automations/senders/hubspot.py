@@ -143,9 +143,22 @@ def _upsert(delivery: Delivery) -> None:
         )
         split = refused and len(inputs) > 1
         if not failure.rate_limited or failure.status == 429:
-            for member in group:
+            for member in list(group):
                 email = member.lead.email.lower()
-                _log(member, step, inputs[email], failure.status, str(failure), ms, count=not split)
+                try:
+                    _log(
+                        member,
+                        step,
+                        inputs[email],
+                        failure.status,
+                        str(failure),
+                        ms,
+                        count=member is delivery and not split,
+                    )
+                except LostClaim:
+                    if member is delivery:
+                        raise
+                    companions.remove(member)  # another worker has it now
         _release(companions, failure=failure, alone=split)
         if split:
             # One contact HubSpot would not take refuses the whole batch: from now on
@@ -172,7 +185,16 @@ def _upsert(delivery: Delivery) -> None:
         contact_id = ids.get(email)
         result = {"id": contact_id} if contact_id else {"error": errors.get(email, "no id")}
         try:
-            _log(member, step, inputs[email], reply.status, json.dumps(result), ms)
+            # A companion's attempts are its own runs: riding in a batch spends none.
+            _log(
+                member,
+                step,
+                inputs[email],
+                reply.status,
+                json.dumps(result),
+                ms,
+                count=member is delivery,
+            )
         except LostClaim:
             if member is delivery:
                 raise

@@ -81,7 +81,11 @@ def test_test_connection_answers_ok_then_refused_in_words(client, marketer, no_o
 
 def test_a_pasted_token_that_cannot_be_one_is_a_clear_400(client, marketer, no_override):
     client.force_login(marketer)
-    for bad, words in [("", "Paste the token"), ("pat\x00é", "only letters"), ("x" * 600, "longer than a HubSpot token")]:
+    for bad, words in [
+        ("", "Paste the token"),
+        ("pat\x00é", "only letters"),
+        ("x" * 600, "longer than a HubSpot token"),
+    ]:
         response = client.post(URL, {"action": "save", "token": bad})
         assert response.status_code == 400
         assert words in response.content.decode()
@@ -135,7 +139,9 @@ def test_only_people_who_build_automations_open_it(client, no_override):
 
 
 def test_a_token_unreadable_after_a_key_change_asks_to_paste_it_again(settings, db):
-    HubSpotConnection.objects.create(pk=1, token_encrypted=encrypt("pat-secret"), token_last4="cret")
+    HubSpotConnection.objects.create(
+        pk=1, token_encrypted=encrypt("pat-secret"), token_last4="cret"
+    )
     settings.HUBSPOT_TOKEN = ""
     settings.FIELD_ENCRYPTION_KEYS = ["another key entirely"]
     assert crm.hubspot_token() == ""
