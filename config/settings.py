@@ -269,6 +269,8 @@ HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 100)
 HUBSPOT_RATE_LIMIT_MAX_WAIT = 2.0
 # Contacts per batch upsert (HubSpot takes at most 100).
 HUBSPOT_BATCH_SIZE = min(env_int("HUBSPOT_BATCH_SIZE", 100), 100)
+# The hourly reconciliation reads back from HubSpot the contacts delivered in these days.
+RECONCILE_REMOTE_DAYS = env_int("RECONCILE_REMOTE_DAYS", 30)
 # Fernet keys for secrets stored in the database (the HubSpot token), comma-separated:
 # the first encrypts, all decrypt (rotation: see automations/crypto.py). Empty: derived
 # from SECRET_KEY.

@@ -2,8 +2,8 @@
 upserted in batches of up to 100, each lead delivered once."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import threading

@@ -227,7 +227,7 @@ def test_the_reconciliation_counts_an_erased_lead_as_erased_not_as_a_mismatch(ad
     assert all(check.ok for check in checks), [c.problems for c in checks]
     out = StringIO()
     call_command("reconcile_events", stdout=out)
-    assert "Events and leads reconcile." in out.getvalue()
+    assert "Events, leads and the CRM reconcile." in out.getvalue()
 
 
 def test_a_lead_submitted_without_its_lead_and_not_erased_is_still_a_mismatch(ada):
