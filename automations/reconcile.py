@@ -41,7 +41,11 @@ class Scope:
     quiz_id: int | None = None
 
     def events(self):
-        events = ConversionEvent.objects.filter(is_bot=False, is_preview=False)
+        # An erased person's events and deliveries keep no lead and no CRM ids: erased,
+        # never a mismatch (tracking.reconcile counts them so too).
+        events = ConversionEvent.objects.filter(
+            is_bot=False, is_preview=False, erased_at__isnull=True
+        )
         if self.since is not None:
             events = events.filter(occurred_at__gte=self.since)
         if self.until is not None:

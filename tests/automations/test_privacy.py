@@ -224,7 +224,7 @@ def test_the_reconciliation_counts_an_erased_lead_as_erased_not_as_a_mismatch(ad
     assert all(check.ok for check in reconcile())
     erase_and_send()
     checks = reconcile()
-    assert all(check.ok for check in checks), [c.problems for c in checks]
+    assert all(check.ok for check in checks), [(c.name, c.problems) for c in checks if not c.ok]
     out = StringIO()
     call_command("reconcile_events", stdout=out)
     assert "Events, leads and the CRM reconcile." in out.getvalue()
