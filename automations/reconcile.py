@@ -246,6 +246,7 @@ class CrmPanel:
     erased: int
     matched: int  # leads an enabled HubSpot rule matched
     contacts: int  # of them, leads whose contact HubSpot holds
+    on_the_way: int  # of them, leads whose delivery is queued or being sent
     problems: list[dict] = field(default_factory=list)
     remote_run: ReconciliationRun | None = None
 
@@ -299,6 +300,19 @@ def crm_panel(*, quiz_id: int, start: datetime, end: datetime) -> CrmPanel:
         )
         - deleted
     )
+    on_the_way = (
+        set(
+            hubspot.filter(
+                status__in=[
+                    Delivery.Status.PENDING,
+                    Delivery.Status.RETRYING,
+                    Delivery.Status.SENDING,
+                    Delivery.Status.WAITING,
+                ]
+            ).values_list("lead_id", flat=True)
+        )
+        - contacts
+    )
     names = dict(
         Lead.objects.filter(pk__in={d["lead"] for d in problems}).values_list("pk", "email")
     )
@@ -310,6 +324,7 @@ def crm_panel(*, quiz_id: int, start: datetime, end: datetime) -> CrmPanel:
         erased=submitted.filter(lead__isnull=True, erased_at__isnull=False).count(),
         matched=len(matched),
         contacts=len(contacts),
+        on_the_way=len(on_the_way),
         problems=problems,
         remote_run=run,
     )
@@ -329,7 +344,11 @@ def crm_replay(
                 status__in=[Delivery.Status.SENDING, Delivery.Status.WAITING]
             ).update(remote=remote)
             delivery_replay(delivery=delivery)
-        return f"Delivery {delivery.pk} is going out again."
+        who = delivery.lead.email if delivery.lead else f"delivery {delivery.pk}"
+        return (
+            f"{who}: the contact is being sent to HubSpot again (the task is kept: sales "
+            "get no second one)."
+        )
     event = ConversionEvent.objects.get(pk=event_id)
     rule = Rule.objects.prefetch_related("actions").get(pk=rule_id)
     lead = event.lead

@@ -79,6 +79,9 @@ def test_a_contact_changed_and_one_deleted_behind_our_back_are_found_and_replaye
     assert response.status_code == 302
     gone.refresh_from_db()
     assert gone.status == "pending" and "contact_id" not in gone.remote
+    page = panel(marketer, scorecard)
+    assert "the contact is being sent to HubSpot again (the task is kept" in page
+    assert "and 1 is on the way (queued or being sent)" in page
     assert delivery_run(gone.pk) == "delivered"
     gone.refresh_from_db()
     assert gone.remote["task_id"] == task_id  # no second task for sales
