@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from automations import crm, ratelimit
+from automations import crm
 from automations.crypto import encrypt
 from automations.delivery import _release_held
 from automations.models import Action, Delivery, HubSpotConnection
@@ -108,7 +108,6 @@ def connection_token_save(*, token: str, by=None) -> TestResult:
         _store_test(connection, result)
         connection.save()
         released = _release_held(Delivery.objects.filter(action__kind=Action.Kind.HUBSPOT))
-    ratelimit.reset(crm.rate_limit_name(token))
     if not result.ok:
         result.words = "Token saved, but not checked: " + result.words
     if released:

@@ -75,6 +75,7 @@ class FakeHubSpot:
         self.drips: list[dict] = []  # per drip-fed answer: bytes sent of how many, finished
         self._lock = threading.Lock()
         self._ids = 1000
+        self.latency = 0.0  # seconds each request takes (HubSpot's own time, for benchmarks)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -177,6 +178,8 @@ class FakeHubSpot:
     # Endpoints -------------------------------------------------------------------------
 
     def handle(self, path: str, headers, body: dict):
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.requests.append((path, body))
             scripted = next((s for s in self._script if path.endswith(s[0])), None)
