@@ -266,7 +266,7 @@ HUBSPOT_BASE_URL = env_str("HUBSPOT_BASE_URL", "https://api.hubapi.com")
 HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 100)
 # A worker waits this long at most for a place under the limit before each call; a
 # longer wait puts the delivery back in the queue, due when the place is free.
-HUBSPOT_RATE_LIMIT_MAX_WAIT = 2.0
+HUBSPOT_RATE_LIMIT_MAX_WAIT = float(env_str("HUBSPOT_RATE_LIMIT_MAX_WAIT", "2"))
 # Contacts per batch upsert (HubSpot takes at most 100).
 HUBSPOT_BATCH_SIZE = min(env_int("HUBSPOT_BATCH_SIZE", 100), 100)
 # The hourly reconciliation reads back from HubSpot the contacts delivered in these days.
