@@ -78,6 +78,7 @@ bench: install-dev
 	$(BIN)/python bench/tracking_overhead.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/hubspot_latency.py
+	$(BIN)/python bench/hubspot_batch.py
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/builder_page.py
 
@@ -89,6 +90,7 @@ bench-smoke: install-dev
 	$(BIN)/python bench/ingest.py 3
 	$(BIN)/python bench/reports.py 2000
 	$(BIN)/python bench/hubspot_latency.py 3
+	$(BIN)/python bench/hubspot_batch.py 3
 	$(BIN)/python bench/inbox.py 30
 	$(BIN)/python bench/builder_page.py 1
 

@@ -3,16 +3,36 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from automations import crm
+from automations.connections import (
+    connection_disconnect,
+    connection_test,
+    connection_token_save,
+    field_mapping_save,
+    token_clean,
+)
 from automations.delivery import delivery_replay, rule_dry_run, rule_resume
-from automations.models import Action, Condition, Delivery, DeliveryAttempt, Erasure, Rule
+from automations.models import (
+    Action,
+    Condition,
+    Delivery,
+    DeliveryAttempt,
+    Erasure,
+    HubSpotConnection,
+    Rule,
+)
 from automations.privacy import erasure_crm_retry, leads_erase, person_erase, person_export_json
+from automations.senders.http import Failure
 from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
+from core.forms import CleanForm
 from leads.admin import LeadAdmin
 from leads.models import Lead
 
@@ -386,3 +406,180 @@ class ErasureAdmin(admin.ModelAdmin):
     def retry_crm(self, request, queryset):
         sent = sum(erasure_crm_retry(erasure=erasure) for erasure in queryset)
         self.message_user(request, f"{sent} HubSpot deletion(s) queued again.")
+
+
+class TokenForm(CleanForm):
+    token = forms.CharField(
+        label="Private app access token",
+        max_length=2000,
+        strip=True,
+        error_messages={"required": "Paste the token of your HubSpot private app."},
+        widget=forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}
+        ),
+        help_text="In HubSpot: Settings → Integrations → Private apps → your app → Auth → "
+        "Show token. The app needs the scopes crm.objects.contacts.read and .write, "
+        "crm.schemas.contacts.read, and tasks (crm.objects.tasks or sales-email-read).",
+    )
+
+    def clean_token(self):
+        try:
+            return token_clean(self.cleaned_data["token"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+NOT_SENT = ""
+
+
+class FieldMappingForm(CleanForm):
+    """One choice per lead attribute, among HubSpot's writable contact properties."""
+
+    def __init__(self, *args, attributes, properties, mapping, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attributes = attributes
+        known = {p.name: p for p in properties}
+        choices = [(NOT_SENT, "— not sent —")] + [
+            (p.name, f"{p.label} ({p.name})")
+            for p in properties
+            if p.writable and p.name != "email"
+        ]
+        self.missing = {}
+        for attribute in attributes:
+            current = mapping.get(attribute.key, NOT_SENT)
+            own = list(choices)
+            if current and current not in known:
+                # Deleted in HubSpot, or never made there: kept, and said so.
+                self.missing[attribute.key] = current
+                own.append((current, f"{current} — not in HubSpot (deleted or never created)"))
+            elif current and not known[current].writable:
+                own.append((current, f"{known[current].label} ({current}) — read-only in HubSpot"))
+            self.fields[attribute.key] = forms.ChoiceField(
+                label=attribute.label, choices=own, required=False, initial=current
+            )
+
+    def rows(self):
+        return [(self[a.key], self.missing.get(a.key)) for a in self.attributes]
+
+    def clean(self):
+        data = super().clean()
+        used: dict[str, str] = {}
+        for attribute in self.attributes:
+            prop = data.get(attribute.key)
+            if not prop:
+                continue
+            if prop in used:
+                self.add_error(
+                    attribute.key,
+                    f"“{prop}” is already filled with {used[prop]}: choose one.",
+                )
+            used[prop] = attribute.label
+        return data
+
+
+@admin.register(HubSpotConnection)
+class ConnectionAdmin(admin.ModelAdmin):
+    """The Connections page: HubSpot connected by a marketer, no server access needed."""
+
+    def _allowed(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm("automations.change_rule")
+
+    def has_module_permission(self, request):
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return HttpResponseRedirect("../../")
+
+    def changelist_view(self, request, extra_context=None):
+        if not self._allowed(request):
+            raise PermissionDenied
+        token_form = TokenForm()
+        result = None
+        if request.method == "POST":
+            action = request.POST.get("action")
+            if action == "save":
+                token_form = TokenForm(request.POST)
+                if token_form.is_valid():
+                    result = connection_token_save(
+                        token=token_form.cleaned_data["token"], by=request.user
+                    )
+                    if result.refused:
+                        token_form.add_error("token", result.words + " It was not saved.")
+                    else:
+                        self.message_user(request, result.words, _level(result))
+                        return HttpResponseRedirect(request.path)
+            elif action == "test":
+                result = connection_test()
+                self.message_user(request, result.words, _level(result))
+                return HttpResponseRedirect(request.path)
+            elif action == "disconnect":
+                connection_disconnect()
+                self.message_user(
+                    request,
+                    "HubSpot disconnected: the token is deleted. New HubSpot deliveries are "
+                    "held until it is connected again."
+                    + (
+                        " HUBSPOT_TOKEN is set on the server and still connects."
+                        if settings.HUBSPOT_TOKEN
+                        else ""
+                    ),
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(request.path)
+        stored = crm.connection()
+        state = crm.token_state(stored)
+        properties, properties_error = [], ""
+        if state.token:
+            try:
+                properties = crm.contact_property_list(state.token)
+            except Failure as failure:
+                properties_error = f"HubSpot's contact properties could not be read: {failure}"
+        attributes = crm.lead_attributes()
+        mapping = crm.field_mapping(stored)
+        mapping_form = None
+        if properties:
+            data = request.POST if request.POST.get("action") == "mapping" else None
+            mapping_form = FieldMappingForm(
+                data, attributes=attributes, properties=properties, mapping=mapping
+            )
+            if data is not None and mapping_form.is_valid():
+                field_mapping_save(mapping=mapping_form.cleaned_data)
+                self.message_user(request, "Contact fields saved.", messages.SUCCESS)
+                return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Connections",
+            "opts": self.model._meta,
+            "stored": stored,
+            "state": state,
+            "override": bool(settings.HUBSPOT_TOKEN),
+            "override_last4": settings.HUBSPOT_TOKEN[-4:] if settings.HUBSPOT_TOKEN else "",
+            "token_form": token_form,
+            "mapping_form": mapping_form,
+            "mapping_rows": [(a, mapping.get(a.key, "")) for a in attributes],
+            "properties_error": properties_error,
+            "rate_limit": settings.HUBSPOT_RATE_LIMIT_PER_10S,
+            "held": Delivery.objects.filter(
+                action__kind=Action.Kind.HUBSPOT, status=Delivery.Status.HELD
+            ).count(),
+        }
+        status = 400 if request.method == "POST" else 200
+        return TemplateResponse(
+            request, "automations/admin/connections.html", context, status=status
+        )
+
+
+def _level(result) -> int:
+    return messages.SUCCESS if result.ok else messages.WARNING

@@ -1,7 +1,8 @@
 """Running deliveries: write them with the event, claim atomically, send, retry by class.
 
 - 2xx: delivered; the rule's next action is queued.
-- 429: wait at least Retry-After; 5xx, timeouts, refused connections: back off
+- 429, or our own share of HubSpot's rate limit used up: wait (Retry-After, or what
+  HubSpot's policyName says), spending no attempt; 5xx, timeouts, refused connections: back off
   exponentially with jitter; after AUTOMATIONS_MAX_ATTEMPTS the delivery is dead.
 - 401 and 403: held, the rule is paused and its owner told; Resume sends it again.
 - any other 4xx: dead at once, with the reason.
@@ -180,6 +181,16 @@ def _failed(delivery: Delivery, failure: Failure) -> str:
         reason = f"{failure} The rule is paused: fix the credentials, then Resume it."
         _finish(delivery, Delivery.Status.HELD, held_reason=reason[:500], last_error=error)
         rule_pause(rule=delivery.action.rule, reason=str(failure))
+    elif failure.rate_limited:
+        # Waiting for a rate limit is no failed try: no attempt spent, never dead for it.
+        delay = max(failure.retry_after or 0.0, 0.0)
+        _finish(
+            delivery,
+            Delivery.Status.RETRYING,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            last_error=error,
+        )
+        publish([delivery.pk], countdown=delay or None)
     elif failure.retryable and delivery.attempts < settings.AUTOMATIONS_MAX_ATTEMPTS:
         delay = retry_delay(failure, delivery.attempts)
         _finish(

@@ -30,13 +30,14 @@ def claim_update(delivery: Delivery, **fields) -> None:
             setattr(delivery, name, value)
 
 
-def claim_log(delivery: Delivery, attempt: DeliveryAttempt) -> None:
+def claim_log(delivery: Delivery, attempt: DeliveryAttempt, *, count: bool = True) -> None:
     """Log one call, if this worker still holds the claim.
 
     The first call logged under a claim counts as one attempt, so the attempts shown
-    are the tries that reached somewhere (a try that only waited spends none).
+    are the tries that reached somewhere (a try that only waited spends none, nor does
+    one the service turned away for its rate limit: `count=False`).
     """
-    first = not getattr(delivery, "_attempt_counted", False)
+    first = count and not getattr(delivery, "_attempt_counted", False)
     with transaction.atomic():
         # The fenced UPDATE locks the row until the log row is in: a sweeper cannot take
         # the claim back between the check and the insert.

@@ -503,3 +503,36 @@ class Erasure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class HubSpotConnection(models.Model):
+    """The HubSpot account a marketer connected on the Connections page (one row at most).
+
+    The private-app token is kept encrypted (automations.crypto) and never shown again:
+    only its last four characters are. HUBSPOT_TOKEN, when set, overrides it.
+    """
+
+    token_encrypted = models.TextField(blank=True, editable=False)
+    token_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What HubSpot's account-info said at the last test.
+    portal_id = models.CharField(max_length=20, blank=True)
+    account_type = models.CharField(max_length=40, blank=True)
+    time_zone = models.CharField(max_length=60, blank=True)
+    ui_domain = models.CharField(max_length=100, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    test_ok = models.BooleanField(null=True)
+    test_result = models.CharField(max_length=500, blank=True)
+    # Lead attribute key (automations.crm.LEAD_ATTRIBUTES) -> HubSpot contact property
+    # name; None until the marketer chooses (the defaults apply).
+    field_mapping = models.JSONField(null=True, blank=True, default=None)
+
+    class Meta:
+        verbose_name = "connection"
+        verbose_name_plural = "connections"
+
+    def __str__(self) -> str:
+        return "HubSpot" + (f" (portal {self.portal_id})" if self.portal_id else "")

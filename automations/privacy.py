@@ -30,9 +30,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from automations import crm as hubspot_account
 from automations.delivery import publish, queue_on_commit, retry_delay
 from automations.models import Action, Delivery, DeliveryAttempt, Erasure
-from automations.senders import Failure, post_json
+from automations.senders import Failure
 from core.redaction import scrub
 from core.text import clean_lower
 from leads.models import Lead
@@ -210,7 +211,7 @@ def _erase(*, email: str, leads: list[Lead], kind: str, by, by_label: str, crm: 
     if crm and on_its_way:
         # Erased twice (a double click): one deletion at HubSpot is enough.
         erasure.crm_last_error = "An earlier erasure's HubSpot deletion is on its way."
-    elif crm and (settings.HUBSPOT_TOKEN or had_hubspot):
+    elif crm and (hubspot_account.hubspot_token() or had_hubspot):
         erasure.crm_status = Erasure.CrmStatus.PENDING
         erasure.crm_email = email
         if in_flight:
@@ -315,25 +316,24 @@ def erasure_crm_run(erasure_id: int) -> str | None:
         return None
     erasure = Erasure.objects.get(pk=erasure_id)
     email = erasure.crm_email
-    if not settings.HUBSPOT_TOKEN:
+    if not hubspot_account.hubspot_token():
         _fenced(
             erasure,
             token,
             crm_status=Erasure.CrmStatus.HELD,
             crm_attempts=F("crm_attempts") - 1,
             crm_claim=None,
-            crm_last_error="No HubSpot token: set HUBSPOT_TOKEN; the deletion waits for it.",
+            crm_last_error="No HubSpot token: connect HubSpot on the Connections page (or "
+            "set HUBSPOT_TOKEN); the deletion waits for it.",
         )
         return Erasure.CrmStatus.HELD
-    base = settings.HUBSPOT_BASE_URL.rstrip("/")
     try:
         # No delivery: nothing is logged, since the request holds the e-mail it erases.
-        post_json(
+        hubspot_account.call(
             None,
             "hubspot: gdpr delete",
-            f"{base}{GDPR_DELETE_PATH}",
+            GDPR_DELETE_PATH,
             {"objectId": email, "idProperty": "email"},
-            {"Authorization": f"Bearer {settings.HUBSPOT_TOKEN}"},
         )
     except Failure as failure:
         if failure.status == 404:
@@ -402,7 +402,7 @@ def erasures_sweep() -> int:
         crm_next_attempt_at=now,
         crm_last_error="The worker stopped in the middle of this deletion; resuming.",
     )
-    statuses = [*CRM_OPEN, *([Erasure.CrmStatus.HELD] if settings.HUBSPOT_TOKEN else [])]
+    statuses = [*CRM_OPEN, *([Erasure.CrmStatus.HELD] if hubspot_account.hubspot_token() else [])]
     due = list(
         Erasure.objects.filter(crm_status__in=statuses, crm_next_attempt_at__lte=now)
         .exclude(crm_email="")

@@ -6,8 +6,9 @@ from django.db.models.signals import post_delete, post_save
 
 from automations.delivery import deliveries_write, queue_on_commit
 from automations.models import Action, Condition, Rule
+from automations.reconcile import on_reconciling
 from leads.models import Lead
-from tracking.signals import event_recorded
+from tracking.signals import event_recorded, reconciling
 
 
 def on_event_recorded(sender, *, event, **kwargs) -> None:
@@ -32,6 +33,8 @@ def _rules_changed(sender, **kwargs) -> None:
 
 def connect() -> None:
     event_recorded.connect(on_event_recorded, dispatch_uid="automations.on_event_recorded")
+    # manage.py reconcile_events (and its hourly run) goes on into the CRM.
+    reconciling.connect(on_reconciling, dispatch_uid="automations.on_reconciling")
     # A cache of which events have rules at all, so most events cost no query.
     for model in (Rule, Condition, Action):
         post_save.connect(

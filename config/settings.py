@@ -337,25 +337,45 @@ SITE_URL = env_str(
     "SITE_URL",
     f"{'https' if HTTPS else 'http'}://{_link_host}:{env_int('PORT', 8000)}",
 ).rstrip("/")
+# HubSpot is connected by a marketer on the Connections page (admin); HUBSPOT_TOKEN, when
+# set, overrides the token stored there (operators).
 HUBSPOT_TOKEN = env_str("HUBSPOT_TOKEN", "")
 HUBSPOT_BASE_URL = env_str("HUBSPOT_BASE_URL", "https://api.hubapi.com")
 # The ad platforms' endpoints (automations' Meta and GA4 actions); tests point them at fakes.
 META_GRAPH_BASE_URL = env_str("META_GRAPH_BASE_URL", "https://graph.facebook.com")
 META_GRAPH_VERSION = env_str("META_GRAPH_VERSION", "v23.0")
 GA4_BASE_URL = env_str("GA4_BASE_URL", "https://www.google-analytics.com")
+# Requests per rolling 10 seconds to one HubSpot account, shared by every worker: 100 for
+# Free and Starter accounts' private apps, 190 for Professional and Enterprise, 250 with
+# the API limit increase. Counted in Redis (CACHE_URL redis://) or, on one machine
+# without it, in a locked file in var/.
+HUBSPOT_RATE_LIMIT_PER_10S = env_int("HUBSPOT_RATE_LIMIT_PER_10S", 100)
+# A worker waits this long at most for a place under the limit before each call; a
+# longer wait puts the delivery back in the queue, due when the place is free.
+HUBSPOT_RATE_LIMIT_MAX_WAIT = float(env_str("HUBSPOT_RATE_LIMIT_MAX_WAIT", "2"))
+# Contacts per batch upsert (HubSpot takes at most 100).
+HUBSPOT_BATCH_SIZE = min(env_int("HUBSPOT_BATCH_SIZE", 100), 100)
+# The hourly reconciliation reads back from HubSpot the contacts delivered in these days.
+RECONCILE_REMOTE_DAYS = env_int("RECONCILE_REMOTE_DAYS", 30)
+# Fernet keys for secrets stored in the database (the HubSpot token), comma-separated:
+# the first encrypts, all decrypt (rotation: see automations/crypto.py). Empty: derived
+# from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", "")
 # Seconds for a whole call to HubSpot or a webhook, connect to last byte.
 AUTOMATIONS_HTTP_TIMEOUT = float(env_str("AUTOMATIONS_HTTP_TIMEOUT", "10"))
 AUTOMATIONS_ALLOW_PRIVATE_URLS = env_bool("AUTOMATIONS_ALLOW_PRIVATE_URLS", False)
 AUTOMATIONS_BACKOFF_BASE = float(env_str("AUTOMATIONS_BACKOFF_BASE", "2"))
 AUTOMATIONS_MAX_ATTEMPTS = env_int("AUTOMATIONS_MAX_ATTEMPTS", 8)
 # The longest a live delivery can take: at most three calls (HubSpot's upsert, search and
-# task; automations.senders.CALLS_PER_DELIVERY), each within the HTTP timeout, and a
-# margin for its database writes. The sweeper hands a delivery to another worker only
-# after AUTOMATIONS_CLAIM_TIMEOUT, so that must be longer: a live worker keeps its claim.
+# task; automations.senders.CALLS_PER_DELIVERY), each within the HTTP timeout after a
+# wait for the rate limit, and a margin for its database writes. The sweeper hands a
+# delivery to another worker only after AUTOMATIONS_CLAIM_TIMEOUT, so that must be
+# longer: a live worker keeps its claim.
 AUTOMATIONS_CALLS_PER_DELIVERY = 3
 AUTOMATIONS_CLAIM_MARGIN = float(env_str("AUTOMATIONS_CLAIM_MARGIN", "5"))
 AUTOMATIONS_LONGEST_DELIVERY = (
-    AUTOMATIONS_CALLS_PER_DELIVERY * AUTOMATIONS_HTTP_TIMEOUT + AUTOMATIONS_CLAIM_MARGIN
+    AUTOMATIONS_CALLS_PER_DELIVERY * (AUTOMATIONS_HTTP_TIMEOUT + HUBSPOT_RATE_LIMIT_MAX_WAIT)
+    + AUTOMATIONS_CLAIM_MARGIN
 )
 AUTOMATIONS_CLAIM_TIMEOUT = float(env_str("AUTOMATIONS_CLAIM_TIMEOUT", "120"))
 if AUTOMATIONS_CLAIM_TIMEOUT < AUTOMATIONS_LONGEST_DELIVERY:
@@ -363,7 +383,8 @@ if AUTOMATIONS_CLAIM_TIMEOUT < AUTOMATIONS_LONGEST_DELIVERY:
         f"AUTOMATIONS_CLAIM_TIMEOUT={AUTOMATIONS_CLAIM_TIMEOUT:g} s is shorter than the longest "
         f"a delivery can take ({AUTOMATIONS_LONGEST_DELIVERY:g} s: "
         f"{AUTOMATIONS_CALLS_PER_DELIVERY} calls of AUTOMATIONS_HTTP_TIMEOUT="
-        f"{AUTOMATIONS_HTTP_TIMEOUT:g} s and AUTOMATIONS_CLAIM_MARGIN="
+        f"{AUTOMATIONS_HTTP_TIMEOUT:g} s, each after up to {HUBSPOT_RATE_LIMIT_MAX_WAIT:g} s "
+        "for the rate limit, and AUTOMATIONS_CLAIM_MARGIN="
         f"{AUTOMATIONS_CLAIM_MARGIN:g} s); the sweeper would hand a delivery still being "
         "sent to a second worker."
     )

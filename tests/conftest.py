@@ -49,6 +49,8 @@ def _deliveries_wait_for_the_test(settings):
     settings.AUTOMATIONS_ALLOW_PRIVATE_URLS = True
     settings.AUTOMATIONS_BACKOFF_BASE = 0.01
     settings.AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = 0
+    # The rate-limit tests set their own; the others never wait for one.
+    settings.HUBSPOT_RATE_LIMIT_PER_10S = 100_000
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
@@ -87,8 +89,10 @@ def hubspot(settings):
     fake = FakeHubSpot()
     settings.HUBSPOT_BASE_URL = fake.url
     settings.HUBSPOT_TOKEN = fake.token
+    fake.forget_waits()  # the shared limit outlives a test (Redis, or a file in var/)
     yield fake
     fake.stop()
+    fake.forget_waits()
 
 
 @pytest.fixture

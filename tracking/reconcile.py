@@ -1,5 +1,8 @@
 """Prove that events and leads agree: `manage.py reconcile_events`.
 
+Apps downstream add their checks through the `reconciling` signal (automations: every
+lead a CRM rule matched has its delivery, and with `remote` HubSpot's contacts agree).
+
 An erased person's lead is gone while their lead_submitted stays (anonymous, so
 funnels keep their counts), with no lead and `erased_at` set: such an event is
 counted as erased, never as a mismatch. An event without its lead and without
@@ -16,6 +19,7 @@ from django.db.models import Count, F, Q
 from leads.models import Lead
 from tracking import plan
 from tracking.models import ConversionEvent, ReconciliationRun
+from tracking.signals import reconciling
 
 SHOWN = 20  # examples listed per check
 
@@ -25,13 +29,15 @@ class Check:
     name: str
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    # Machine-readable problems (ids to act on: a dashboard's replay), kept with the run.
+    details: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def reconcile(*, since: datetime | None = None) -> list[Check]:
+def reconcile(*, since: datetime | None = None, remote: bool = False) -> list[Check]:
     leads = Lead.objects.all()
     events = ConversionEvent.objects.all()
     if since is not None:
@@ -117,11 +123,19 @@ def reconcile(*, since: datetime | None = None) -> list[Check]:
     ).values_list("event_id", "name"):
         dangling_check.problems.append(f"{name} {event_id} points at a missing or wrong record")
 
-    return [lead_check, orphan_check, unique_check, dangling_check]
+    checks = [lead_check, orphan_check, unique_check, dangling_check]
+    for _, more in reconciling.send(sender=Check, since=since, remote=remote):
+        checks.extend(more or [])
+    return checks
 
 
-def reconcile_and_record(*, since: datetime | None = None) -> ReconciliationRun:
-    checks = reconcile(since=since)
+DETAILS_KEPT = 500  # machine-readable problems kept per check
+
+
+def reconcile_and_record(
+    *, since: datetime | None = None, remote: bool = False
+) -> ReconciliationRun:
+    checks = reconcile(since=since, remote=remote)
     return ReconciliationRun.objects.create(
         since=since,
         ok=all(c.ok for c in checks),
@@ -132,8 +146,10 @@ def reconcile_and_record(*, since: datetime | None = None) -> ReconciliationRun:
                     "checked": c.checked,
                     "problems": len(c.problems),
                     "examples": c.problems[:SHOWN],
+                    "details": c.details[:DETAILS_KEPT],
                 }
                 for c in checks
-            ]
+            ],
+            "remote": remote,
         },
     )

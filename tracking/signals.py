@@ -5,3 +5,8 @@ from django.dispatch import Signal
 # A conversion event was recorded (sent once per event, inside the transaction
 # that recorded it). Provides: event (ConversionEvent).
 event_recorded = Signal()
+
+# Reconciliation is running (tracking.reconcile): apps downstream add their own checks.
+# Provides: since (datetime or None), remote (bool: read back from external systems too).
+# A receiver returns a list of tracking.reconcile.Check.
+reconciling = Signal()

@@ -6,8 +6,9 @@ from tracking.reconcile import reconcile_and_record
 
 @shared_task(ignore_result=True)
 def reconcile_events() -> bool:
-    """Hourly proof that events and leads agree; the dashboard shows the last result."""
-    return reconcile_and_record().ok
+    """Hourly proof that events, leads and the CRM agree (HubSpot's contacts read back
+    too, the recent ones); the dashboard shows the last result."""
+    return reconcile_and_record(remote=True).ok
 
 
 @shared_task(ignore_result=True)

@@ -42,14 +42,19 @@ class Failure(Exception):
         retry_after: float | None = None,
         retryable: bool = False,
         auth: bool = False,
+        rate_limited: bool = False,
         body: str = "",
+        headers: dict | None = None,
     ):
         super().__init__(message)
-        self.body = body  # the service's answer, for senders that read its error codes
         self.status = status
         self.retry_after = retry_after
         self.retryable = retryable
         self.auth = auth
+        # Turned away for a rate limit (ours or the service's): waits, spends no attempt.
+        self.rate_limited = rate_limited
+        self.body = body  # the service's answer, for callers that read its details
+        self.headers = headers or {}
 
 
 @dataclass
@@ -200,10 +205,11 @@ def post_json(
     delivery: Delivery | None,
     step: str,
     url: str,
-    payload: dict,
+    payload: dict | None,
     headers: dict,
     *,
     public_only: bool = False,
+    method: str = "POST",
 ) -> Reply:
     """POST JSON within AUTOMATIONS_HTTP_TIMEOUT; log the attempt; raise Failure by class.
 
@@ -214,14 +220,17 @@ def post_json(
     whose request holds the very e-mail it erases).
     """
     timeout = settings.AUTOMATIONS_HTTP_TIMEOUT
-    body = json.dumps(payload, default=str).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Quizfunnel/1", **headers}
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    body = None if payload is None else json.dumps(payload, default=str).encode()
+    headers = {"User-Agent": "Quizfunnel/1", **headers}
+    if body is not None:
+        headers = {"Content-Type": "application/json", **headers}
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
     started = time.perf_counter()
     log = DeliveryAttempt(
         delivery=delivery,
         step=step,
-        request=f"POST {redact_url(url)}\n{json.dumps(_redact(headers))}\n{body.decode()[:4000]}",
+        request=f"{method} {redact_url(url)}\n{json.dumps(_redact(headers))}\n"
+        + (body or b"").decode()[:4000],
     )
     deadline = Deadline(timeout)
     try:
@@ -254,7 +263,8 @@ def post_json(
     log.status_code = reply.status
     log.response = reply.body[:4000]
     if delivery is not None:
-        claim_log(delivery, log)
+        # A 429 is logged but spends no attempt: the delivery only waited its turn.
+        claim_log(delivery, log, count=reply.status != 429)
     if 200 <= reply.status < 300:
         return reply
     snippet = reply.body[:300]
@@ -265,7 +275,9 @@ def post_json(
             status=429,
             retry_after=retry_after,
             retryable=True,
+            rate_limited=True,
             body=reply.body,
+            headers=reply.headers,
         )
     if reply.status >= 500:
         raise Failure(

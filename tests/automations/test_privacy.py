@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.core.cache import cache
 from django.core.management import call_command
@@ -17,6 +18,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from automations import crm, ratelimit
 from automations.delivery import delivery_run
 from automations.models import Delivery, DeliveryAttempt, Erasure
 from automations.privacy import (
@@ -160,7 +162,8 @@ def in_thread(function, *args) -> threading.Thread:
 
 
 def run_due(erasure):
-    """What the worker does when the retry comes due."""
+    """What the worker does when the retry comes due (HubSpot's wait is over by then)."""
+    ratelimit.reset(crm.rate_limit_name(django_settings.HUBSPOT_TOKEN))
     Erasure.objects.filter(pk=erasure.pk).update(crm_next_attempt_at=timezone.now())
     return erasure_crm_run(erasure.pk)
 
@@ -221,10 +224,10 @@ def test_the_reconciliation_counts_an_erased_lead_as_erased_not_as_a_mismatch(ad
     assert all(check.ok for check in reconcile())
     erase_and_send()
     checks = reconcile()
-    assert all(check.ok for check in checks), [c.problems for c in checks]
+    assert all(check.ok for check in checks), [(c.name, c.problems) for c in checks if not c.ok]
     out = StringIO()
     call_command("reconcile_events", stdout=out)
-    assert "Events and leads reconcile." in out.getvalue()
+    assert "Events, leads and the CRM reconcile." in out.getvalue()
 
 
 def test_a_lead_submitted_without_its_lead_and_not_erased_is_still_a_mismatch(ada):

@@ -96,6 +96,7 @@ def worker(broker, hubspot, smtp):
             AUTOMATIONS_HTTP_TIMEOUT="1",
             AUTOMATIONS_CLAIM_MARGIN="1",
             AUTOMATIONS_CLAIM_TIMEOUT=str(CLAIM_TIMEOUT),
+            HUBSPOT_RATE_LIMIT_MAX_WAIT="0",  # a full window requeues at once
             AUTOMATIONS_HUBSPOT_SEARCH_SETTLE="1",
             EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
             EMAIL_HOST="127.0.0.1",

@@ -202,10 +202,10 @@ def test_reconciliation_passes_prints_and_shows_on_the_dashboard(marketer, score
     _lead(marketer, scorecard)
     call_command("reconcile_events")
     out = capsys.readouterr().out
-    assert "Events and leads reconcile." in out
+    assert "Events, leads and the CRM reconcile." in out
     assert "[ok ] every lead has one lead_submitted with the same score and tier: 1 checked" in out
     assert ReconciliationRun.objects.get().ok
-    assert "Events and leads reconcile" in marketer.get(DASHBOARD).content.decode()
+    assert "Events, leads and the CRM reconcile" in marketer.get(DASHBOARD).content.decode()
 
 
 def test_reconciliation_fails_on_a_lead_whose_event_disagrees(marketer, scorecard, capsys):
