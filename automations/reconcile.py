@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from automations import crm
@@ -352,7 +352,13 @@ def crm_replay(
     event = ConversionEvent.objects.get(pk=event_id)
     rule = Rule.objects.prefetch_related("actions").get(pk=rule_id)
     lead = event.lead
-    with transaction.atomic():
-        queue_on_commit(deliveries_write(event=event, lead=lead, rules=[rule]))
     who = lead.email if lead else "the event"
+    already = f"The delivery of “{rule}” for {who} is already written."
+    if Delivery.objects.filter(event=event, action__rule=rule).exists():
+        return already  # a second click, or another marketer's: nothing twice
+    try:
+        with transaction.atomic():
+            queue_on_commit(deliveries_write(event=event, lead=lead, rules=[rule]))
+    except IntegrityError:  # the same click at the same moment: the other one wrote it
+        return already
     return f"The delivery of “{rule}” for {who} is written and going out."

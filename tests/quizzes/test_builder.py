@@ -36,6 +36,8 @@ def _quiz_fields(**extra) -> dict:
         "ask_company": "optional",
         "ask_phone": "off",
         "consent_text": "",
+        "hidden_fields-TOTAL_FORMS": "0",
+        "hidden_fields-INITIAL_FORMS": "0",
         **extra,
     }
 

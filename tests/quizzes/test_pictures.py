@@ -127,6 +127,8 @@ def _quiz_post(**extra) -> dict:
         "tiers-0-colour": "#123456",
         "categories-TOTAL_FORMS": "0",
         "categories-INITIAL_FORMS": "0",
+        "hidden_fields-TOTAL_FORMS": "0",
+        "hidden_fields-INITIAL_FORMS": "0",
         "questions-TOTAL_FORMS": "1",
         "questions-INITIAL_FORMS": "0",
         "questions-0-order": "1",
