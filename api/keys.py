@@ -83,7 +83,11 @@ def key_authenticate(raw: str, *, scope: str | None) -> ApiKey:
         or not raw.startswith(KEY_START)
         or len(raw) <= len(KEY_START) + PREFIX_LENGTH
     ):
-        raise KeyRejected(401, "This is not a Quizfunnel API key (they start with 'qf_').")
+        raise KeyRejected(
+            401,
+            "This is not a Quizfunnel API key: a key is qf_ and 51 more characters, "
+            "as shown once when it was made.",
+        )
     prefix = raw[len(KEY_START) : len(KEY_START) + PREFIX_LENGTH]
     key = ApiKey.objects.filter(prefix=prefix).first()
     if key is None or not hmac.compare_digest(key.hashed_key, _digest(raw)):

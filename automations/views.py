@@ -33,7 +33,14 @@ def _deliveries(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
     # A partial for the sales lead page (htmx), a page of its own without JavaScript.
     template = "automations/lead_deliveries.html" + ("#deliveries" if request.htmx else "")
-    return render(request, template, {"deliveries": deliveries, "lead_id": lead_id})
+    deliveries = list(deliveries)
+    # A delivery on its way (a resend, a retry due now): the panel looks again shortly.
+    on_its_way = any(d.status in ("pending", "sending") for d in deliveries)
+    return render(
+        request,
+        template,
+        {"deliveries": deliveries, "lead_id": lead_id, "on_its_way": on_its_way},
+    )
 
 
 @require_POST

@@ -153,7 +153,7 @@ def scorecard_subject(lead: Lead) -> str:
         "tier": lead.tier_name,
         "name": lead.name or "you",
     }
-    subject = lead.quiz.scorecard_subject or "Your {quiz} scorecard: {percent} % ({tier})"
+    subject = lead.quiz.scorecard_subject or "Your result: {percent} % ({tier}) on {quiz}"
     try:
         return subject.format(**values)[:250]
     except (KeyError, IndexError, ValueError):  # a subject saved around the form's check

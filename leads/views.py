@@ -19,6 +19,7 @@ from leads.services import (
     result_anonymous,
     result_show,
 )
+from quizzes.embedding import again_url
 from quizzes.framing import framed_by_quiz_sites
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
@@ -135,6 +136,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "attempt": attempt,
             "lead": lead,
             "embed_origin": attempt.embed_origin,
+            "again_url": again_url(attempt),
         },
     )
     # The token is the key to a personal result: keep it out of caches and referrers.

@@ -430,7 +430,7 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
 
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "start_label"]}),
-        ("Look", {"fields": ["brand", ("cover_image", "cover_alt")]}),
+        ("Look", {"fields": ["brand", "cover_image", "cover_alt"]}),
         ("Publishing", {"fields": ["status", "published_at", "readiness", "visitor_link"]}),
         ("Visitor experience", {"fields": ["auto_advance"]}),
         (
@@ -465,7 +465,8 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
             "",
             '<p><label for="embed-snippet-{0}">{1}</label><br>'
             '<textarea id="embed-snippet-{0}" readonly rows="2" cols="90" '
-            'style="font-family: monospace">{2}</textarea> '
+            'style="font-family: monospace; width: 100%; max-width: 44rem; '
+            'box-sizing: border-box">{2}</textarea> '
             '<button type="button" class="button" data-copy-from="embed-snippet-{0}">Copy</button>'
             "</p>",
             ((i, label, snippet) for i, (label, snippet) in enumerate(embed_snippets(quiz))),

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import re2
 
@@ -304,3 +304,16 @@ def hidden_values(
                 result.dropped.append(name)
             break
     return result
+
+
+def again_url(attempt) -> str:
+    """The quiz's intro for another run; in embed.js's frame it stays in the frame (the
+    embedding page's origin and address carried on, so height, events and attribution
+    keep working)."""
+    url = attempt.quiz.get_absolute_url()
+    if not getattr(attempt, "embed_origin", ""):
+        return url
+    params = {EMBED_MODE: "inline", EMBED_ORIGIN: attempt.embed_origin}
+    if attempt.embedded_on:
+        params[EMBED_PAGE] = attempt.embedded_on
+    return f"{url}?{urlencode(params)}"

@@ -169,9 +169,9 @@ class Quiz(models.Model):
     scorecard_subject = models.CharField(
         max_length=200,
         blank=True,
-        default="Your {quiz} scorecard: {percent} % ({tier})",
+        default="Your result: {percent} % ({tier}) on {quiz}",
         help_text="You can use {quiz}, {percent}, {tier} and {name}. Empty: "
-        "“Your {quiz} scorecard: {percent} % ({tier})”.",
+        "“Your result: {percent} % ({tier}) on {quiz}”.",
     )
     scorecard_from = models.CharField(
         max_length=254,

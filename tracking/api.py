@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from core.text import clean_text
 from tracking.attribution import device_of, visitor_id_from_cookie
 from tracking.ingest import Rejected, body_events, client_events_ingest, reason_text
-from tracking.models import RejectedEvent
+from tracking.models import ConversionEvent, RejectedEvent
 
 
 class VisitorRateThrottle(SimpleRateThrottle):
@@ -64,6 +65,29 @@ EVENT = inline_serializer(
         "properties": serializers.DictField(required=False),
     },
 )
+
+
+NO_VISITOR = "No visitor cookie: events come from a quiz page's visitor."
+
+
+def page_visitor(items: list) -> str | None:
+    """The one visitor whose server events a batch names (None: none, unknown, or several).
+    A server event's id is rendered only into its own visitor's page."""
+    ids = set()
+    for item in items[: settings.TRACKING_MAX_BATCH]:
+        raw = item.get("server_event_id") if isinstance(item, dict) else None
+        try:
+            ids.add(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    if not ids:
+        return None
+    visitors = set(
+        ConversionEvent.objects.filter(event_id__in=ids)
+        .exclude(visitor_id="")
+        .values_list("visitor_id", flat=True)[:2]
+    )
+    return visitors.pop() if len(visitors) == 1 else None
 
 
 @extend_schema(
@@ -112,8 +136,6 @@ def events(request: Request) -> Response:
     if not _origin_allowed(raw_request):
         return _problem("Events are accepted from this site's own pages only.", 403)
     visitor_id = visitor_id_from_cookie(raw_request)
-    if visitor_id is None:
-        return _problem("No visitor cookie: events come from a quiz page's visitor.", 403)
     length = raw_request.META.get("CONTENT_LENGTH") or "0"
     if not (length.isascii() and length.isdigit()):
         return _problem("The Content-Length header is not a number of bytes.", 400)
@@ -123,11 +145,19 @@ def events(request: Request) -> Response:
     if len(body) > settings.TRACKING_MAX_BODY:
         return _problem(f"The body is over {settings.TRACKING_MAX_BODY} bytes.", 413)
     raw = clean_text(body[:10000].decode("utf-8", "replace"))
-    keep = {"visitor_id": visitor_id, "raw": raw}
     try:
         items = body_events(body)
     except Rejected as error:
-        return _problem(str(error), 400, keep=keep)
+        if visitor_id is None:
+            return _problem(NO_VISITOR, 403)
+        return _problem(str(error), 400, keep={"visitor_id": visitor_id, "raw": raw})
+    if visitor_id is None:
+        # In a frame with third-party cookies blocked there is no visitor cookie: the
+        # events name the server events their page rendered, and those say whose they are.
+        visitor_id = page_visitor(items)
+        if visitor_id is None:
+            return _problem(NO_VISITOR, 403)
+    keep = {"visitor_id": visitor_id, "raw": raw}
     if len(items) > settings.TRACKING_MAX_BATCH:
         return _problem(
             f"Send at most {settings.TRACKING_MAX_BATCH} events at a time.", 400, keep=keep

@@ -32,8 +32,8 @@ class Migration(migrations.Migration):
             name="scorecard_subject",
             field=models.CharField(
                 blank=True,
-                default="Your {quiz} scorecard: {percent} % ({tier})",
-                help_text="You can use {quiz}, {percent}, {tier} and {name}. Empty: “Your {quiz} scorecard: {percent} % ({tier})”.",
+                default="Your result: {percent} % ({tier}) on {quiz}",
+                help_text="You can use {quiz}, {percent}, {tier} and {name}. Empty: “Your result: {percent} % ({tier}) on {quiz}”.",
                 max_length=200,
             ),
         ),

@@ -53,7 +53,7 @@ def test_the_visitor_receives_their_scorecard_with_the_pdf_report(
 
     [(recipients, message)] = smtp.received
     assert recipients == ["ada@example.com"]
-    assert message["Subject"] == f"Your {scorecard.title} scorecard: 95 % (Hot)"
+    assert message["Subject"] == f"Your result: 95 % (Hot) on {scorecard.title}"
     assert message["Message-ID"] == f"<delivery-{delivery.uid}@127.0.0.1>"
     text, html, (filename, pdf) = parts(message)
     assert "Your score: 95 % (38 of 40 points)" in text
@@ -262,3 +262,19 @@ def test_emoji_in_an_answer_are_drawn_from_the_bundled_font_not_boxes(client, sc
         for font in (page["/Resources"].get("/Font") or {}).values()
     }
     assert any("Noto-Emoji" in name for name in fonts), fonts
+
+
+def test_the_automations_panel_looks_again_while_a_delivery_is_on_its_way(
+    client, scorecard, scorecard_rule, smtp
+):
+    lead = hot_lead(client, scorecard)
+    seller = User.objects.create_user("sam", password="pw-sam-123456", is_staff=True)
+    seller.groups.add(Group.objects.get(name="Sales"))
+    staff = Client()
+    staff.force_login(seller)
+    url = reverse("automations:lead_deliveries", args=[lead.pk])
+    pending = staff.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert f'hx-get="{url}" hx-trigger="load delay:2s"' in pending
+    delivery_run(Delivery.objects.get(action__kind="scorecard").pk)
+    done = staff.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in done and "Delivered" in done

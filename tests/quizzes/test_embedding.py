@@ -319,3 +319,21 @@ def test_the_embed_parameters_never_reach_the_frame_unchecked(client, embeddable
     attempt = Attempt.objects.get()
     assert attempt.embedded_on == ""  # not an http(s) page
     assert attempt.embed_origin == "http://localhost:8001"
+
+
+def test_take_it_again_inside_the_frame_stays_embedded():
+    from types import SimpleNamespace
+
+    from quizzes.embedding import again_url
+
+    quiz = SimpleNamespace(get_absolute_url=lambda: "/q/demo/")
+    framed = SimpleNamespace(
+        quiz=quiz,
+        embed_origin="https://blog.example",
+        embedded_on="https://blog.example/p?utm_source=x",
+    )
+    assert again_url(framed) == (
+        "/q/demo/?qf_embed=inline&qf_origin=https%3A%2F%2Fblog.example"
+        "&qf_page=https%3A%2F%2Fblog.example%2Fp%3Futm_source%3Dx"
+    )
+    assert again_url(SimpleNamespace(quiz=quiz, embed_origin="", embedded_on="")) == "/q/demo/"

@@ -144,9 +144,22 @@ def test_an_event_of_another_visitor_is_rejected(client, seen_question):
     assert "not an event of this visitor" in response.json()["results"][0]["reason"]
 
 
-def test_the_visitor_cookie_and_the_origin_are_required(client, seen_question):
+def test_the_origin_is_required_and_without_a_cookie_the_page_says_whose_events(
+    client, seen_question
+):
     event = client_event(seen_question, time_visible_ms=1)
-    assert post(Client(), [event]).status_code == 403
+    # A frame with third-party cookies blocked has no visitor cookie: an event naming no
+    # server event of this site is refused...
+    stranger = {**event, "server_event_id": str(uuid.uuid4())}
+    refused = post(Client(), [stranger])
+    assert refused.status_code == 403 and "visitor" in refused.json()["detail"]
+    assert post(Client(), body="{not json").status_code == 403
+    assert not EventEnrichment.objects.exists()
+    # ...one naming the server event its page rendered is that event's visitor's.
+    assert post(Client(), [event]).json()["accepted"] == 1
+    enrichment = EventEnrichment.objects.get()
+    assert enrichment.event.visitor_id == seen_question.visitor_id
+    EventEnrichment.objects.all().delete()
     foreign = post(client, [event], origin="https://evil.example")
     assert foreign.status_code == 403
     assert "own pages" in foreign.json()["detail"]
