@@ -82,7 +82,27 @@ class EventQuerySet(models.QuerySet):
         return inserted
 
 
-class ConversionEvent(models.Model):
+class AppendOnly(models.Model):
+    """Rows written once and never changed or deleted through the ORM (erasure redacts
+    with a queryset update, on purpose)."""
+
+    append_only_words = "Events are append-only."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError(self.append_only_words)
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(self.append_only_words)
+
+
+class ConversionEvent(AppendOnly):
+    append_only_words = "Conversion events are append-only."
+
     Source = plan.Source  # defined once, in the plan
 
     class Device(models.TextChoices):
@@ -188,14 +208,6 @@ class ConversionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.event_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Conversion events are append-only.")
-        return super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Conversion events are append-only.")
 
 
 class EventEnrichment(models.Model):
@@ -363,7 +375,7 @@ class ExternalEventQuerySet(models.QuerySet):
         return inserted
 
 
-class ExternalEvent(models.Model):
+class ExternalEvent(AppendOnly):
     """A call another system sent in Segment's format (track, page, identify), kept once.
 
     `key_id` is the API key (api.ApiKey) that sent it: Segment's source. A plain id,
@@ -410,14 +422,6 @@ class ExternalEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.name} {self.message_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Events are append-only.")
-        return super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Events are append-only.")
 
 
 class Identity(models.Model):
