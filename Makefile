@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: help install install-dev run dev test test-fast lint format chromium bench bench-smoke clean
+.PHONY: help install install-dev run dev test test-fast lint format chromium pdf-libs bench bench-smoke clean
 
 help:
 	@echo "make run     install, migrate, load the demo quiz and start web + worker + scheduler"
@@ -32,7 +32,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Like production (DEBUG off, a secret key generated once into var/), on plain HTTP.
-run: install
+run: install pdf-libs
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
@@ -42,6 +42,13 @@ run: install
 # For development: DEBUG=true, runserver reloads on changes and shows tracebacks.
 dev: export DEBUG = true
 dev: run
+
+# Pango for WeasyPrint (the visitor's PDF scorecard); Debian's Chromium brings it too.
+pdf-libs:
+	@ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; \
+	  else echo "Pango is missing: sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 (PDF scorecards need it)"; fi; }
 
 # Debian's Chromium for the browser tests (needs root; CI runs as root).
 chromium:
