@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from email.utils import parseaddr
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator, validate_email
 from django.db import models
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from quizzes.branding import CORNERS, FONTS, Look
 from quizzes.embedding import hidden_field_problems, site_problems
+from quizzes.i18n import Translatable
 from quizzes.images import QuizImageField
 
 SECONDS_PER_QUESTION = 12
@@ -95,7 +97,16 @@ def validate_embed_sites(value: str) -> None:
         raise ValidationError(problems)
 
 
-class Quiz(models.Model):
+class Quiz(Translatable):
+    TRANSLATED_FIELDS = (
+        "title",
+        "description",
+        "start_label",
+        "lead_form_title",
+        "consent_text",
+        "scorecard_subject",
+    )
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -183,6 +194,19 @@ class Quiz(models.Model):
     )
 
     # Embedding (quizzes.embedding): the sites whose pages may show this quiz in a frame.
+    language = models.CharField(
+        "default language",
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="The language the quiz is written in.",
+    )
+    languages = models.JSONField(
+        "translated into",
+        default=list,
+        blank=True,
+        help_text='Further languages visitors may take the quiz in, e.g. ["de"].',
+    )
     embed_origins = models.TextField(
         "sites allowed to embed",
         max_length=4000,
@@ -249,6 +273,15 @@ class Quiz(models.Model):
     def asks_for_lead(self) -> bool:
         return self.lead_form_position != self.LeadFormPosition.NONE
 
+    def offered_languages(self) -> list[str]:
+        """The default language first, then the translations offered, each once."""
+        known = dict(settings.LANGUAGES)
+        offered = [self.language]
+        for code in self.languages if isinstance(self.languages, list) else []:
+            if code in known and code not in offered:
+                offered.append(code)
+        return offered
+
     def ordered_questions(self) -> list[Question]:
         return list(self.questions.order_by("order", "pk").prefetch_related("choices"))
 
@@ -262,7 +295,9 @@ class Quiz(models.Model):
         return max(1, round((count * SECONDS_PER_QUESTION + 30) / 60))
 
 
-class Category(models.Model):
+class Category(Translatable):
+    TRANSLATED_FIELDS = ("name",)
+
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="categories")
     name = models.CharField(max_length=100)
     order = models.PositiveIntegerField(default=0)
@@ -278,7 +313,9 @@ class Category(models.Model):
         return self.name
 
 
-class CategoryBand(models.Model):
+class CategoryBand(Translatable):
+    TRANSLATED_FIELDS = ("name", "headline", "advice")
+
     """A band of a category's percent with its advice (Weak 0–39 %: “Start with …”)."""
 
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="bands")
@@ -305,7 +342,9 @@ class CategoryBand(models.Model):
             raise ValidationError({"max_percent": "The upper end must be at least the lower end."})
 
 
-class Tier(models.Model):
+class Tier(Translatable):
+    TRANSLATED_FIELDS = ("name", "headline", "body", "cta_label", "cta_url")
+
     """A band of the overall percent, both ends included (Warm: 50 to 79 %)."""
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="tiers")
@@ -343,7 +382,9 @@ class Tier(models.Model):
             raise ValidationError(errors)
 
 
-class Question(models.Model):
+class Question(Translatable):
+    TRANSLATED_FIELDS = ("text", "help_text", "rating_min_label", "rating_max_label")
+
     class Kind(models.TextChoices):
         SINGLE = "single", "Single choice"
         MULTIPLE = "multiple", "Multiple choice"
@@ -419,7 +460,9 @@ class Question(models.Model):
         return sum(c.points for c in choices)
 
 
-class Choice(models.Model):
+class Choice(Translatable):
+    TRANSLATED_FIELDS = ("label",)
+
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
     label = models.CharField(max_length=200)
     points = models.PositiveSmallIntegerField(default=0)
@@ -522,6 +565,9 @@ class Attempt(models.Model):
     hidden_fields = models.JSONField(default=dict, blank=True)
     # Embedded runs: the page that showed the frame, and its origin (the only window
     # the frame talks to).
+    language = models.CharField(
+        max_length=8, blank=True, help_text="The language the visitor was shown the quiz in."
+    )
     embedded_on = models.CharField(max_length=2000, blank=True)
     embed_origin = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
