@@ -29,6 +29,7 @@ from automations.senders.http import Failure
 from leads.models import Lead
 from tracking.models import ConversionEvent, ReconciliationRun
 from tracking.reconcile import Check
+from tracking.reports import COUNTED_EVENT
 
 READ_PATH = "/crm/v3/objects/contacts/batch/read"
 COMPARED = ("percent", "score", "tier")  # with the e-mail; each where it is mapped
@@ -241,9 +242,10 @@ def on_reconciling(sender, *, since=None, remote=False, **kwargs) -> list[Check]
 
 @dataclass
 class CrmPanel:
-    events: int
-    leads: int
+    events: int  # lead_submitted events the funnel counts (tracking.reports' rule)
+    leads: int  # leads sales work: no spam, no previews
     erased: int
+    spam: int  # leads caught by the honeypot, counted neither in events nor in leads
     matched: int  # leads an enabled HubSpot rule matched
     contacts: int  # of them, leads whose contact HubSpot holds
     on_the_way: int  # of them, leads whose delivery is queued or being sent
@@ -260,12 +262,20 @@ class CrmPanel:
 
 
 def crm_panel(*, quiz_id: int, start: datetime, end: datetime) -> CrmPanel:
-    """events = leads = CRM contacts for a quiz and range, with what does not match."""
+    """events = leads = CRM contacts for a quiz and range, with what does not match.
+
+    The events are counted by the funnel's own rule (tracking.reports.COUNTED_EVENT: no
+    previews, no lead the honeypot caught), the leads as the sales inbox counts them, so
+    the panel's figure is the dashboard's "Lead submitted"; the spam left out is counted
+    apart and said in words."""
     scope = Scope(start, end, quiz_id)
-    submitted = ConversionEvent.objects.filter(
+    submissions = ConversionEvent.objects.filter(
         name="lead_submitted", quiz_id=quiz_id, occurred_at__gte=start, occurred_at__lt=end
     )
-    leads = Lead.objects.filter(quiz_id=quiz_id, created_at__gte=start, created_at__lt=end)
+    submitted = submissions.filter(COUNTED_EVENT)
+    leads = Lead.objects.for_sales().filter(
+        quiz_id=quiz_id, created_at__gte=start, created_at__lt=end
+    )
     checks = crm_reconcile(since=start, until=end, quiz_id=quiz_id)
     problems = [detail for check in checks for detail in check.details]
     # What the last read-back found, for deliveries not sent again since.
@@ -322,6 +332,7 @@ def crm_panel(*, quiz_id: int, start: datetime, end: datetime) -> CrmPanel:
         events=submitted.count(),
         leads=leads.count(),
         erased=submitted.filter(lead__isnull=True, erased_at__isnull=False).count(),
+        spam=submissions.filter(is_preview=False).exclude(COUNTED_EVENT).count(),
         matched=len(matched),
         contacts=len(contacts),
         on_the_way=len(on_the_way),

@@ -1,21 +1,25 @@
 """Reconciliation reaches the CRM: events = leads = HubSpot contacts, checked against the
 fake HubSpot with contacts changed and deleted behind our back, and replayed."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from automations import crm, ratelimit
 from automations.delivery import delivery_run
 from automations.models import Delivery
+from leads.models import Lead
 from tests.automations.test_hubspot_limits import hot_leads, run_all
 from tests.leads.factories import LeadFactory
 from tests.quizzes.factories import AttemptFactory
 from tests.tracking.factories import ConversionEventFactory
 from tracking.models import ReconciliationRun
+from tracking.reports import funnel
 
 pytestmark = pytest.mark.django_db
 PANEL = "/automations/reconciliation/"
@@ -200,3 +204,27 @@ def test_sales_cannot_replay(client, scorecard, hubspot, hot_rule):
 def test_a_replay_of_nothing_is_a_clear_400_or_404(marketer):
     assert marketer.post(PANEL + "replay/", {"delivery": "x\x00"}).status_code == 400
     assert marketer.post(PANEL + "replay/", {"delivery": "99999"}).status_code == 404
+
+
+def test_spam_leads_are_left_out_of_the_panel_as_out_of_the_funnel_and_said_so(
+    scorecard, hubspot, hot_rule, marketer
+):
+    hot_leads(scorecard, 3)
+    for i in range(2):  # the honeypot was filled: a lead, flagged, its event a bot's
+        attempt = AttemptFactory(quiz=scorecard)
+        ConversionEventFactory(name="quiz_started", attempt=attempt)
+        lead = LeadFactory(attempt=attempt, email=f"spam{i}@example.com", is_spam=True)
+        ConversionEventFactory(name="lead_submitted", attempt=attempt, lead=lead, is_bot=True)
+    for lead in Lead.objects.filter(is_spam=False):
+        ConversionEventFactory(name="quiz_started", attempt=lead.attempt)
+    run_all()
+
+    page = panel(marketer, scorecard)
+    assert '<td class="num"><strong>3</strong></td>' in page  # events
+    assert '<strong class="ok">3</strong></td>' in page  # = leads
+    assert '<strong class="ok">3</strong> <span class="meta">of 3</span>' in page  # = contacts
+    assert "2 spam leads caught by the honeypot are not counted." in page
+    # The dashboard's funnel says 3 too: the same rule.
+    now = timezone.now()
+    dashboard = funnel(scorecard, now - timedelta(days=1), now + timedelta(days=1))
+    assert {s.key: s.count for s in dashboard}["lead_submitted"] == 3
