@@ -294,7 +294,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The integrator API v1: quizzes, leads, conversion events and deliveries, with an "
         "API key (admin → API keys) sent as `Authorization: Bearer KEY`. Lists are "
-        "cursor-paginated: follow `next`. Errors are JSON: `{detail}` or `{field: [messages]}`."
+        "cursor-paginated: follow `next`. Errors are JSON: `{detail}` or `{field: [messages]}`. "
+        "The `segment` operations are Segment's HTTP Tracking API at Segment's own paths "
+        "(`/v1/track` …): a key with events:write as Basic auth's username."
     ),
     "VERSION": "1",
     # The schema and its reference are public (they hold no data); the reference's
@@ -310,6 +312,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "events", "description": "Conversion events, for export."},
         {"name": "quizzes", "description": "Quiz definitions."},
         {"name": "deliveries", "description": "What the automations sent, and replay."},
+        {"name": "segment", "description": "Events from other systems, as Segment sends them."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.Lead.Status",

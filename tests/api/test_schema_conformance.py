@@ -55,6 +55,10 @@ def test_every_api_operation_keeps_to_its_schema(live_server, hubspot, hot_rule)
     _, raw = make_key(name="schemathesis")
     headers = {"Authorization": f"Bearer {raw}"}
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/")
+    # The Segment-compatible /v1/* operations are left out: their bodies are free-form
+    # (any custom event's properties, any context), so generated calls are rejected one by
+    # one with a 200 and say nothing; tests/api/test_schema.py checks their answers against
+    # the schema, and test_segment.py every limit.
     operations = [
         result.ok() for result in schema.include(path_regex="^/api/").get_all_operations()
     ]
