@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from core.csrf import run_csrf_protect
 from leads.forms import LeadForm
@@ -112,6 +112,8 @@ def _unanswered(request: HttpRequest, state, slug: str, token: str) -> HttpRespo
     )
 
 
+# GET only: showing the result records result_viewed (and, form first, scores the lead);
+# a HEAD must change nothing, so it is a 405.
 @require_GET
 @framed_by_quiz_sites
 def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
@@ -146,7 +148,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe  # HEAD as GET (a download manager, a link checker): nothing is recorded
 def result_pdf(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The visitor's scorecard as a PDF, the same one the e-mail carries."""
     attempt = attempt_get_for_visitor(slug=slug, token=token)
@@ -180,7 +182,7 @@ def _shared(slug: str, share_token: str) -> Lead:
     return lead
 
 
-@require_GET
+@require_safe
 def share(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
     """What a visitor shares: score, tier and category bars; no name, e-mail or answers."""
     lead = _shared(slug, share_token)
@@ -200,7 +202,7 @@ def share(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def share_card(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
     """The share page's preview picture (Open Graph / Twitter card), 1200 × 630 PNG."""
     lead = _shared(slug, share_token)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.static import serve as static_serve
 from django_htmx.http import push_url
 
@@ -74,7 +74,7 @@ def next_url(attempt: Attempt, current: int | None) -> str:
     return reverse("leads:result", kwargs=names)
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     quizzes = Quiz.objects.filter(status=Quiz.Status.PUBLISHED)
     return render(request, "quizzes/index.html", {"quizzes": quizzes})
@@ -110,7 +110,8 @@ def _start_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-@require_GET
+# HEAD as GET (an uptime monitor on the quiz's address), without recording a view.
+@require_safe
 @framed_by_quiz_sites
 def intro(request: HttpRequest, slug: str) -> HttpResponse:
     preview = _wants_preview(request)
@@ -140,7 +141,8 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
             link=(quiz.get_absolute_url(), "Open the quiz in a new tab"),
         )
     count = quiz.question_count()
-    quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
+    if request.method == "GET":
+        quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
     context = {
         "quiz": quiz,
         "question_count": count,
@@ -298,7 +300,7 @@ def _step_page(
     return render_card(request, "quizzes/step.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def media_file(request: HttpRequest, path: str) -> HttpResponse:
     """A stored picture (embedded default). Names hold a digest of the content, so a name
     never changes meaning: browsers may keep them for a year."""
@@ -310,7 +312,7 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
 _EMBED_SCRIPT: dict[str, bytes] = {}
 
 
-@require_GET
+@require_safe
 def embed_script(request: HttpRequest) -> HttpResponse:
     """/embed.js, at the site's root as the snippet says (static/embed.js)."""
     if "body" not in _EMBED_SCRIPT:
