@@ -229,6 +229,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served there by whitenoise.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Uploaded images: var/media by default (served by the app itself, see quizzes.urls);
 # any S3-compatible storage through django-storages once MEDIA_S3_BUCKET is set.
 MEDIA_URL = env_str("MEDIA_URL", "/media/")
