@@ -401,12 +401,13 @@ if AUTOMATIONS_CLAIM_TIMEOUT < AUTOMATIONS_LONGEST_DELIVERY:
 AUTOMATIONS_HUBSPOT_SEARCH_SETTLE = float(env_str("AUTOMATIONS_HUBSPOT_SEARCH_SETTLE", "60"))
 # Queue delivery tasks on the broker (the test suite turns it off and runs them itself).
 AUTOMATIONS_QUEUE = env_bool("AUTOMATIONS_QUEUE", True)
-# Printed in the terminal until an SMTP server is named (EMAIL_HOST), then sent.
+# Printed in the terminal until an SMTP server is named (EMAIL_HOST), then sent. The
+# terminal shows headers and the text part, an attachment as one line (core.mail).
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if os.environ.get("EMAIL_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
+    else "core.mail.ConsoleEmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

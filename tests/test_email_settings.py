@@ -10,7 +10,7 @@ import pytest
 @pytest.mark.parametrize(
     ("env", "backend"),
     [
-        ({}, "django.core.mail.backends.console.EmailBackend"),
+        ({}, "core.mail.ConsoleEmailBackend"),
         ({"EMAIL_HOST": "smtp.example.com"}, "django.core.mail.backends.smtp.EmailBackend"),
     ],
 )
