@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from automations import crm
 from automations.connections import (
@@ -19,6 +20,7 @@ from automations.connections import (
     field_mapping_save,
     token_clean,
 )
+from automations.crypto import Unreadable
 from automations.delivery import delivery_replay, rule_dry_run, rule_resume
 from automations.models import (
     Action,
@@ -82,16 +84,31 @@ class ActionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Secrets are never shown back: the field is empty, its help says which one is
-        # saved (its last four characters), and leaving it empty keeps it.
+        # Secrets are shown masked: the field is empty, its help says which one is saved
+        # (its last four characters), and leaving it empty keeps it. The webhook's, which
+        # this server made, can be shown for the receiver's code.
         for name in Action.SECRET_FIELDS:
             field = self.fields[name]
             field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-            saved = getattr(self.instance, name, "")
-            if saved:
+            saved = getattr(self.instance, name, "") if self.instance.pk else ""
+            if isinstance(saved, Unreadable):
+                field.help_text = (
+                    "Saved, but it cannot be read with this server's FIELD_ENCRYPTION_KEY "
+                    "(changed since?): paste it again."
+                )
+            elif saved and name == "webhook_secret":
+                field.help_text = format_html(
+                    "Saved (ends in …{}). Leave empty to keep it, or paste a new one. "
+                    "<details><summary>Show it</summary><code>{}</code></details>",
+                    saved[-4:],
+                    saved,
+                )
+            elif saved:
                 field.help_text = (
                     f"Saved (ends in …{saved[-4:]}). Leave empty to keep it, or paste a new one."
                 )
+            elif name == "webhook_secret":
+                field.help_text = "Leave empty to have one made (shown here once saved)."
         # The browser hides the other kinds' fields as the kind changes (action_kind.js).
         self.fields["kind"].widget.attrs["data-kind-fields"] = json.dumps(
             {kind: list(names) for kind, names in Action.KIND_FIELDS.items()}
@@ -111,6 +128,9 @@ class ActionForm(forms.ModelForm):
     def _keep_secret(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
         return value.strip() if value and value.strip() else getattr(self.instance, name, "")
+
+    def clean_webhook_secret(self) -> str:
+        return self._keep_secret("webhook_secret")
 
     def clean_meta_access_token(self) -> str:
         return self._keep_secret("meta_access_token")

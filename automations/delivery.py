@@ -79,7 +79,7 @@ def retry_delay(failure: Failure, attempts: int) -> float:
 
 def action_hold_reason(action: Action) -> str:
     """Why deliveries of this action wait instead of going out, or ""."""
-    return action.rule.hold_reason() or not_connected(action.kind)
+    return action.rule.hold_reason() or action.unreadable_secret() or not_connected(action.kind)
 
 
 def deliveries_write(*, event: ConversionEvent, lead: Lead | None, rules: list[Rule]) -> list[int]:

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from automations.conditions import OPERATORS, event_value, holds, parse_value
+from automations.crypto import EncryptedField, Unreadable
 from automations.destinations import url_refusal
 from leads.models import Lead
 from tracking import plan
@@ -171,8 +172,9 @@ class Action(models.Model):
             "ga4_currency": "A GA4 action needs the currency of its values (EUR, USD, …).",
         },
     }
-    # Fields whose value is a secret: admin never shows it back in full.
-    SECRET_FIELDS = ("meta_access_token", "ga4_api_secret")
+    # Fields whose value is a secret, stored encrypted (automations.crypto): admin shows
+    # them masked; Meta's and GA4's never again in full, the webhook's on request.
+    SECRET_FIELDS = ("webhook_secret", "meta_access_token", "ga4_api_secret")
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="actions")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -186,7 +188,11 @@ class Action(models.Model):
             URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
         ],
     )
-    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    webhook_secret = EncryptedField(
+        max_length=100,
+        default=new_webhook_secret,
+        help_text="Signs each request (webhook-signature): your receiver checks it with this.",
+    )
     task_subject = models.CharField(
         max_length=200,
         default="Call {name} — {tier} lead ({percent} %) from {quiz}",
@@ -219,7 +225,7 @@ class Action(models.Model):
         blank=True,
         help_text="The number shown in Meta's Events Manager, e.g. 1234567890123456.",
     )
-    meta_access_token = models.CharField(
+    meta_access_token = EncryptedField(
         "access token",
         max_length=500,
         blank=True,
@@ -248,7 +254,7 @@ class Action(models.Model):
         blank=True,
         help_text="Admin → Data streams → your web stream: G-XXXXXXXXXX.",
     )
-    ga4_api_secret = models.CharField(
+    ga4_api_secret = EncryptedField(
         "API secret",
         max_length=100,
         blank=True,
@@ -295,6 +301,19 @@ class Action(models.Model):
                 raise ValueError(f"“{value.strip()}” is not a value from 0 up")
             values[name.strip().lower()] = number
         return values
+
+    def unreadable_secret(self) -> str:
+        """Why this action cannot send because a secret of its kind no longer decrypts
+        (FIELD_ENCRYPTION_KEY changed since it was saved), or ""."""
+        for name in self.KIND_FIELDS.get(self.kind, ()):
+            if isinstance(getattr(self, name), Unreadable):
+                label = self._meta.get_field(name).verbose_name
+                return (
+                    f"The action's {label} cannot be read with this server's "
+                    "FIELD_ENCRYPTION_KEY (changed since it was saved?): paste it again in "
+                    "the rule's action, then Resume."
+                )
+        return ""
 
     def clean(self) -> None:
         if self.kind in self.KIND_REQUIRED:

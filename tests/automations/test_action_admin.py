@@ -23,12 +23,15 @@ def test_a_hubspot_action_shows_no_webhook_url_or_secret(admin_client):
     assert 'type="text" name="actions-0-task_subject"' in page
 
 
-def test_a_webhook_action_shows_its_url_and_secret_but_no_task_fields(admin_client):
+def test_a_webhook_action_shows_its_url_and_masked_secret_but_no_task_fields(admin_client):
     rule = RuleFactory()
-    ActionFactory(rule=rule, kind="webhook", webhook_url="https://hooks.example.com/in")
+    action = ActionFactory(rule=rule, kind="webhook", webhook_url="https://hooks.example.com/in")
     page = _inline_html(admin_client, rule)
     assert 'type="url" name="actions-0-webhook_url"' in page
-    assert 'type="text" name="actions-0-webhook_secret"' in page
+    # Masked, with its last four characters; shown in full on request for the receiver.
+    assert 'type="password" name="actions-0-webhook_secret"' in page
+    assert f"Saved (ends in …{action.webhook_secret[-4:]})" in page
+    assert f"<summary>Show it</summary><code>{action.webhook_secret}</code>" in page
     assert 'type="hidden" name="actions-0-task_subject"' in page
 
 
