@@ -23,7 +23,7 @@ from quizzes.embedding import (
     origin_allowed,
 )
 from quizzes.forms import AnswerForm, StartForm
-from quizzes.framing import frame_message, framed_by_quiz_sites
+from quizzes.framing import frame_message, framed_by_quiz_sites, framed_for
 from quizzes.models import Attempt, Question, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
@@ -192,7 +192,9 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
         visitor=request.tracking,
         **_hidden_and_embed(request, quiz),
     )
-    return redirect(next_url(attempt, attempt_state(attempt=attempt).path.current))
+    return framed_for(
+        redirect(next_url(attempt, attempt_state(attempt=attempt).path.current)), quiz
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -241,6 +243,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 attempt=attempt,
                 question_id=question_id,
                 visitor=request.tracking,
+                questions=state.questions,
                 **form.cleaned_answer(),
             )
         except AttemptFinished as error:
@@ -256,7 +259,7 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 page = _step_page(request, attempt, result.state, following)
                 push_url(page, step_url(attempt, following))
                 return page
-            return redirect(next_url(attempt, following))
+            return framed_for(redirect(next_url(attempt, following)), attempt.quiz)
     return _step_page(request, attempt, state, question_id, form=form, status=INVALID)
 
 
