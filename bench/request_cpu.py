@@ -322,6 +322,12 @@ def main() -> None:
         servers = {
             "new": Server(ROOT, f"{base}_new", args.profile, sys.stderr if args.profile else log)
         }
+        known = subprocess.run(
+            ["git", "cat-file", "-e", f"{args.against}^{{commit}}"], cwd=ROOT, capture_output=True
+        )
+        if not (args.alone or args.profile) and known.returncode != 0:
+            print(f"{args.against} is not in this clone (shallow?): this code alone.")
+            args.alone = True
         if not (args.alone or args.profile):
             old_root = unpack(args.against, Path(tmp) / "old")
             servers["old"] = Server(old_root, f"{base}_old", log=log)
