@@ -80,6 +80,7 @@ BENCH_EVENTS ?= 10000000
 export BENCH_EVENTS
 bench: install-dev
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/request_cpu.py
 	$(BIN)/python bench/round_trip.py
 	$(BIN)/python bench/reports.py $$(( $(BENCH_EVENTS) / 10 ))
 	$(BIN)/python bench/tracking_overhead.py
@@ -92,6 +93,7 @@ bench: install-dev
 # The same scripts at toy sizes: proves they still run (CI), measures nothing.
 bench-smoke: install-dev
 	$(BIN)/python bench/load.py --smoke
+	$(BIN)/python bench/request_cpu.py --alone --rounds 1
 	$(BIN)/python bench/round_trip.py 1
 	$(BIN)/python bench/tracking_overhead.py 2
 	$(BIN)/python bench/ingest.py 3

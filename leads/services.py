@@ -73,10 +73,15 @@ def lead_capture(
     """
     email, name, company, phone = _contact_fields(email, name, company, phone)
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
-        existing = Lead.objects.filter(attempt=attempt).first()
-        if existing is not None:
-            return existing, False
+        # The attempt's row only (OF self): its quiz's stays free for other visitors; its
+        # lead, if any, comes in the same query.
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz", "lead")
+            .get(pk=attempt.pk)
+        )
+        if hasattr(attempt, "lead"):
+            return attempt.lead, False
         state = attempt_state(attempt=attempt)
         quiz = attempt.quiz
         # With the form before the questions the lead comes first and is scored when
@@ -187,7 +192,11 @@ def lead_score(*, lead: Lead, visitor: Visitor | None = None) -> bool:
     path is answered; the run is finished then (no answers after). Returns whether the
     lead is scored now (False: questions are left). Sends lead_scored once."""
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=lead.attempt_id)
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz")
+            .get(pk=lead.attempt_id)
+        )
         if attempt.is_finished:
             lead.refresh_from_db()
             return True
@@ -208,7 +217,11 @@ def result_anonymous(*, attempt: Attempt) -> Lead | None:
     the page (no lead is made); the run is finished the first time. None: questions
     are left."""
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz")
+            .get(pk=attempt.pk)
+        )
         state = attempt_state(attempt=attempt)
         if not state.path.complete:
             return None

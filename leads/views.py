@@ -20,7 +20,7 @@ from leads.services import (
     result_show,
 )
 from quizzes.embedding import again_url
-from quizzes.framing import framed_by_quiz_sites
+from quizzes.framing import framed_by_quiz_sites, framed_for
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
@@ -77,7 +77,7 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             else:
                 if form_first:
                     return redirect(_next(attempt, attempt_state(attempt=attempt)))
-                return redirect(_result_url(slug, token))
+                return framed_for(redirect(_result_url(slug, token)), quiz)
         state = attempt_state(attempt=attempt)
         if not form_first and not attempt.is_finished and not state.path.complete:
             return _unanswered(request, state, slug, token)

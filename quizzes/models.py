@@ -283,7 +283,12 @@ class Quiz(Translatable):
         return offered
 
     def ordered_questions(self) -> list[Question]:
-        return list(self.questions.order_by("order", "pk").prefetch_related("choices"))
+        # With its category (an answer keeps the category's name).
+        return list(
+            self.questions.order_by("order", "pk")
+            .select_related("category")
+            .prefetch_related("choices")
+        )
 
     def question_count(self) -> int:
         """How many questions the quiz has: annotated by the visitor's selector, else counted."""

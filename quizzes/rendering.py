@@ -18,6 +18,8 @@ def render_card(
     htmx = getattr(request, "htmx", None)
     partial = bool(htmx) and not htmx.history_restore_request
     response = render(request, f"{template}#card" if partial else template, context, status=status)
+    # The quiz it shows: quizzes.framing reads its frame-ancestors from it.
+    response.framed_quiz = context.get("quiz")
     if partial and request.method == "GET" and status == 200:
         push_url(response, request.get_full_path())
     return response

@@ -112,9 +112,16 @@ def _state(questions: dict[int, Question], answers: dict[int, Answer], chosen=No
     return AttemptState(questions, answers, walk(list(questions), targets))
 
 
-def attempt_state(*, attempt: Attempt) -> AttemptState:
-    """The quiz's questions, the attempt's answers and the path they make."""
-    questions = {q.pk: q for q in attempt.quiz.ordered_questions()}
+def attempt_state(
+    *, attempt: Attempt, questions: dict[int, Question] | None = None
+) -> AttemptState:
+    """The quiz's questions, the attempt's answers and the path they make.
+
+    `questions`: the quiz's questions as an earlier state of this request read them
+    (AttemptState.questions), so that a service re-reading the answers under the
+    attempt's lock does not read the quiz's questions a second time."""
+    if questions is None:
+        questions = {q.pk: q for q in attempt.quiz.ordered_questions()}
     answers = {
         a.question_id: a for a in Answer.objects.filter(attempt=attempt).prefetch_related("choices")
     }

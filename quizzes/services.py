@@ -106,7 +106,9 @@ def _clean_answer(
     question: Question, choice_ids: list[int], rating: int | None, text: str
 ) -> tuple[list[Choice], bool]:
     """The chosen choices and whether the question was skipped; ValidationError if invalid."""
-    choices = list(question.choices.filter(pk__in=choice_ids)) if choice_ids else []
+    # From the question's choices as read with it (AttemptState's are prefetched).
+    wanted = set(choice_ids)
+    choices = [c for c in question.choices.all() if c.pk in wanted] if choice_ids else []
     if len(choices) != len(set(choice_ids)):
         raise ValidationError("That answer is not one of this question's options.", "bad_choice")
     if question.kind in (Question.Kind.SINGLE, Question.Kind.YES_NO) and len(choices) > 1:
@@ -148,23 +150,31 @@ def answer_submit(
     rating: int | None = None,
     text: str = "",
     visitor: Visitor | None = None,
+    questions: dict[int, Question] | None = None,
 ) -> AnswerResult:
     """Record the visitor's answer to one question: one answer per question and attempt.
 
     Posting the same answer again (retry, double click) changes nothing; posting a
-    different one (back button) replaces it.
+    different one (back button) replaces it. `questions`: the quiz's questions as the
+    view read them (AttemptState.questions); the answers are read again under the lock.
     """
     choice_ids = choice_ids or []
     # Normalised first, so that the length checked is the length stored.
     text = clean_text(text).strip()
     with transaction.atomic():
-        # Lock the attempt: concurrent posts for one attempt are applied one by one.
-        attempt = Attempt.objects.select_for_update().select_related("quiz").get(pk=attempt.pk)
+        # Lock the attempt: concurrent posts for one attempt are applied one by one. Only
+        # the attempt's row (OF self): its quiz's row, read in the same query, stays free
+        # for every other visitor's answer.
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz")
+            .get(pk=attempt.pk)
+        )
         if attempt.is_finished:
             raise AttemptFinished(
                 "This quiz is finished and its answers are final.", code="finished"
             )
-        state = attempt_state(attempt=attempt)
+        state = attempt_state(attempt=attempt, questions=questions)
         if question_id not in state.path.ids:
             raise ValidationError("That question is not part of this quiz run.", "off_path")
         question = state.questions[question_id]
@@ -181,7 +191,7 @@ def answer_submit(
         answer = state.answers.get(question_id)
         if answer is None:
             answer = Answer.objects.create(attempt=attempt, question=question, **values)
-            answer.choices.set(choices)
+            answer.choices.add(*choices)  # a new answer has none to compare with
             outcome, previous = "given", None
         elif {c.pk for c in answer.choices.all()} == {c.pk for c in choices} and all(
             getattr(answer, field) == value for field, value in values.items()

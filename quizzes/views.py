@@ -23,7 +23,7 @@ from quizzes.embedding import (
     origin_allowed,
 )
 from quizzes.forms import AnswerForm, StartForm
-from quizzes.framing import frame_message, framed_by_quiz_sites
+from quizzes.framing import frame_message, framed_by_quiz_sites, framed_for
 from quizzes.models import Attempt, Question, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
@@ -194,7 +194,9 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
         visitor=request.tracking,
         **_hidden_and_embed(request, quiz),
     )
-    return redirect(next_url(attempt, attempt_state(attempt=attempt).path.current))
+    return framed_for(
+        redirect(next_url(attempt, attempt_state(attempt=attempt).path.current)), quiz
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -222,43 +224,50 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
                 link=(details, "Go to the form"),
             )
         return redirect(details)
-    state = attempt_state(attempt=attempt)
-    if question_id not in state.path.ids:
-        if request.method == "POST":
-            return render_problem(
-                request,
-                "That question is not part of this quiz run, so the answer was not saved.",
-                link=(next_url(attempt, state.path.current), "Go to your current question"),
-            )
-        return redirect(next_url(attempt, state.path.current))
-
-    question = state.questions[question_id]
-    answer = state.answers.get(question_id)
     if request.method != "POST":
+        state = attempt_state(attempt=attempt)
+        if question_id not in state.path.ids:
+            return redirect(next_url(attempt, state.path.current))
         return _step_page(request, attempt, state, question_id)
-    form = AnswerForm(request.POST, question=question, answer=answer)
-    if form.is_valid():
-        try:
-            result = answer_submit(
-                attempt=attempt,
-                question_id=question_id,
-                visitor=request.tracking,
-                **form.cleaned_answer(),
-            )
-        except AttemptFinished as error:
-            return render_problem(request, error.messages[0], link=result_link)
-        except ValidationError as error:
-            form.add_error("answer", error)
-        else:
-            following = result.next_question_id
-            if request.htmx and following is not None:
-                # One round trip: the next card comes in this answer, with its own URL
-                # pushed (a refresh or a copied link shows that step). Without
-                # JavaScript, and towards the lead form, post/redirect/get as before.
-                page = _step_page(request, attempt, result.state, following)
-                push_url(page, step_url(attempt, following))
-                return page
-            return redirect(next_url(attempt, following))
+
+    # A post reads the answers once: answer_submit reads them under the attempt's lock
+    # and checks the question is on the run's path. The view needs only the quiz's
+    # questions (the form is built for one), which the service reuses.
+    questions = {q.pk: q for q in attempt.quiz.ordered_questions()}
+    form = None
+    if question_id in questions:
+        form = AnswerForm(request.POST, question=questions[question_id])
+        if form.is_valid():
+            try:
+                result = answer_submit(
+                    attempt=attempt,
+                    question_id=question_id,
+                    visitor=request.tracking,
+                    questions=questions,
+                    **form.cleaned_answer(),
+                )
+            except AttemptFinished as error:
+                return render_problem(request, error.messages[0], link=result_link)
+            except ValidationError as error:
+                form.add_error("answer", error)
+            else:
+                following = result.next_question_id
+                if request.htmx and following is not None:
+                    # One round trip: the next card comes in this answer, with its own
+                    # URL pushed (a refresh or a copied link shows that step). Without
+                    # JavaScript, and towards the lead form, post/redirect/get as before.
+                    page = _step_page(request, attempt, result.state, following)
+                    push_url(page, step_url(attempt, following))
+                    return page
+                return framed_for(redirect(next_url(attempt, following)), attempt.quiz)
+    # Not saved: a question off this run's path, or an answer to correct.
+    state = attempt_state(attempt=attempt, questions=questions)
+    if question_id not in state.path.ids:
+        return render_problem(
+            request,
+            "That question is not part of this quiz run, so the answer was not saved.",
+            link=(next_url(attempt, state.path.current), "Go to your current question"),
+        )
     return _step_page(request, attempt, state, question_id, form=form, status=INVALID)
 
 
