@@ -9,6 +9,7 @@ import nested_admin
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q
@@ -386,26 +387,39 @@ def _condition_targets(request, quiz: Quiz | None) -> dict[str, list]:
     return targets
 
 
-class BlockConditionInline(CappedInlineMixin, nested_admin.NestedTabularInline):
-    """A block's conditions; the kind says which of the other fields count."""
+class BlockConditionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
+    """A block's conditions, one line each; the kind says which of the other fields count
+    (builder.js shows only those)."""
 
     model = BlockCondition
     extra = 0
     max_num = MAX_CONDITIONS
     fields = [
-        "kind",
-        "tier",
-        "category",
-        "band",
-        "question",
-        "choice",
-        "compare",
-        "number",
-        "field_name",
-        "value",
+        (
+            "kind",
+            "tier",
+            "category",
+            "band",
+            "question",
+            "choice",
+            "compare",
+            "number",
+            "field_name",
+            "value",
+        )
     ]
     verbose_name = "condition"
-    verbose_name_plural = "conditions (none: the block always shows)"
+    verbose_name_plural = (
+        "conditions (none: the block always shows; a band or an answer brings its category "
+        "or question)"
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # A plain drop-down: the add/change/view icons beside it would lead off the page.
+        if field is not None and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            field.widget = field.widget.widget
+        return field
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ("tier", "category", "band", "question", "choice"):

@@ -623,7 +623,6 @@ class BlockCondition(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Band: filled in from the band when left empty.",
     )
     band = models.ForeignKey(
         CategoryBand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -634,7 +633,6 @@ class BlockCondition(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Answer: filled in from the answer when left empty.",
     )
     choice = models.ForeignKey(
         Choice,
