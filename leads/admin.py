@@ -192,7 +192,12 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         quiz = Quiz.objects.filter(pk=quiz_id).first()
         if quiz is None:
             raise Http404("No such quiz.")
-        questions = [q for q in quiz.ordered_questions() if q.is_choice or q.kind == "rating"]
+        # Numbered as the quiz numbers them; text questions have nothing to pick.
+        questions = [
+            (number, q)
+            for number, q in enumerate(quiz.ordered_questions(), start=1)
+            if q.is_choice or q.kind == Question.Kind.RATING
+        ]
         hidden_names = list(quiz.hidden_fields.values_list("name", flat=True))
         try:
             choices, ratings, hidden = _preview_picks(request.GET, questions, hidden_names)
@@ -206,7 +211,7 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
                 "rating": ratings.get(q.pk),
                 "multiple": q.kind == Question.Kind.MULTIPLE,
             }
-            for number, q in enumerate(questions, start=1)
+            for number, q in questions
         ]
         context = {
             **self.admin_site.each_context(request),
@@ -232,7 +237,7 @@ def _preview_picks(data, questions, hidden_names):
     rating), h_<name> (a hidden field's value). ValueError in words for what is not a
     number or outside a rating scale."""
     choices, ratings, hidden = {}, {}, {}
-    for number, question in enumerate(questions, start=1):
+    for number, question in questions:
         if question.is_choice:
             values = [v for v in data.getlist(f"q{question.pk}") if v]
             if not all(v.isdigit() for v in values):
