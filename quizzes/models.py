@@ -686,7 +686,9 @@ class BlockCondition(models.Model):
             self.Kind.CHOICE: {"question", "choice"},
             self.Kind.RATING: {"question", "compare", "number"},
             self.Kind.HIDDEN: {"compare", "field_name", "value"},
-        }[kind]
+        }.get(kind)
+        if keep is None:
+            return  # not a kind: its field's own check says so
         for name in _CONDITION_LINKS:
             if name not in keep:
                 setattr(self, name, None)

@@ -266,6 +266,9 @@ def test_a_condition_says_what_its_kind_needs_and_brings_its_category(scorecard)
         BlockCondition(block=block, kind="rating", compare="gte").full_clean()
     assert set(error.value.message_dict) >= {"question", "number"}
     with pytest.raises(ValidationError) as error:
+        BlockCondition(block=block, kind="nope").full_clean()
+    assert "kind" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
         ResultBlock(quiz=scorecard, headline="x", cta_url="https://example.com").full_clean()
     assert "cta_label" in error.value.message_dict
 
