@@ -1,13 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404, HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.access import SALES
 from core.admin import SafeDateHierarchyMixin
+from core.text import clean_text
+from leads.blocks import blocks_preview
 from leads.models import Lead
 from leads.selectors import lead_history
 from leads.services import lead_assign, lead_set_status
+from quizzes.models import Question, Quiz
 
 # Changed through the leads services, never saved straight onto the row (history, first response).
 PIPELINE_FIELDS = ("status", "owner")
@@ -163,3 +170,98 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
             lead_set_status(lead=obj, status=obj.status, by=request.user)
         if "owner" in form.changed_data:
             lead_assign(lead=obj, owner=obj.owner, by=request.user)
+
+    # --- The quiz builder's "Preview result blocks" (linked from quizzes.admin by URL name)
+
+    def get_urls(self):
+        own = [
+            path(
+                "blocks-preview/<int:quiz_id>/",
+                self.admin_site.admin_view(self.blocks_preview_view),
+                name="leads_lead_blocks_preview",
+            )
+        ]
+        return own + super().get_urls()
+
+    def blocks_preview_view(self, request, quiz_id: int):
+        """Which result blocks a set of answers (and hidden field values) would show: a
+        page of its own (a GET form, no JavaScript needed), or htmx partials inside the
+        quiz builder."""
+        if not request.user.has_perm("quizzes.change_quiz"):
+            raise PermissionDenied
+        quiz = Quiz.objects.filter(pk=quiz_id).first()
+        if quiz is None:
+            raise Http404("No such quiz.")
+        # Numbered as the quiz numbers them; text questions have nothing to pick.
+        questions = [
+            (number, q)
+            for number, q in enumerate(quiz.ordered_questions(), start=1)
+            if q.is_choice or q.kind == Question.Kind.RATING
+        ]
+        hidden_names = list(quiz.hidden_fields.values_list("name", flat=True))
+        try:
+            choices, ratings, hidden = _preview_picks(request.GET, questions, hidden_names)
+        except ValueError as error:
+            return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+        rows = [
+            {
+                "question": q,
+                "number": number,
+                "picked": set(choices.get(q.pk, [])),
+                "rating": ratings.get(q.pk),
+                "multiple": q.kind == Question.Kind.MULTIPLE,
+            }
+            for number, q in questions
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Preview result blocks of “{quiz}”",
+            "quiz": quiz,
+            "rows": rows,
+            "hidden_fields": [(name, hidden.get(name, "")) for name in hidden_names],
+            "preview": blocks_preview(quiz=quiz, choices=choices, ratings=ratings, hidden=hidden),
+            "block_count": quiz.result_blocks.count(),
+            "action": reverse("admin:leads_lead_blocks_preview", args=[quiz.pk]),
+            "change_url": reverse("admin:quizzes_quiz_change", args=[quiz.pk]),
+        }
+        template = "admin/leads/blocks_preview.html"
+        if request.htmx:
+            part = "result" if request.htmx.target == "qf-blocks-preview-result" else "panel"
+            template += "#" + part
+        return TemplateResponse(request, template, context)
+
+
+def _preview_picks(data, questions, hidden_names):
+    """(choices, ratings, hidden) from the preview's form: q<id> (choice ids), r<id> (a
+    rating), h_<name> (a hidden field's value). ValueError in words for what is not a
+    number or outside a rating scale."""
+    choices, ratings, hidden = {}, {}, {}
+    for number, question in questions:
+        if question.is_choice:
+            values = [v for v in data.getlist(f"q{question.pk}") if v]
+            if not all(v.isdigit() for v in values):
+                raise ValueError(f"Question {number}: choose one of its answers.")
+            if values:
+                choices[question.pk] = [int(v) for v in values]
+        else:
+            value = data.get(f"r{question.pk}", "")
+            if not value:
+                continue
+            try:
+                rating = int(value)
+            except ValueError:
+                rating = None
+            if rating is None or rating not in question.rating_values():
+                raise ValueError(
+                    f"Question {number}: choose a rating from {question.rating_min} "
+                    f"to {question.rating_max}."
+                )
+            ratings[question.pk] = rating
+    for name in hidden_names:
+        value = clean_text(data.get(f"h_{name}", "")).strip()
+        if len(value) > 200:
+            raise ValueError(f"Hidden field “{name}”: keep the value to 200 characters.")
+        if value:
+            hidden[name] = value
+    return choices, ratings, hidden

@@ -131,12 +131,19 @@ class Lead(models.Model):
 
     @property
     def cta_href(self) -> str:
-        """The tier's call to action, its {tier} and {percent} filled in (URL-encoded) and,
-        unless the link has its own, UTM parameters saying it came from this scorecard."""
+        """The tier's call to action, made personal (personal_link)."""
         tier = self.tier
         if tier is None or not tier.cta_url:
             return ""
-        url = tier.cta_url.replace("{tier}", quote(self.tier_name, safe="")).replace(
+        return self.personal_link(tier.cta_url)
+
+    def personal_link(self, url: str) -> str:
+        """A call to action's link (a tier's, a result block's) with its {tier} and
+        {percent} filled in (URL-encoded) and, unless the link has its own, UTM
+        parameters saying it came from this scorecard."""
+        if not url:
+            return ""
+        url = url.replace("{tier}", quote(self.tier_name, safe="")).replace(
             "{percent}", str(self.score_percent)
         )
         parts = urlsplit(url)

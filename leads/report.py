@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from leads.blocks import lead_result_blocks
 from leads.models import Lead
 from quizzes.branding import FONTS, Look, ink_on
 from quizzes.images import srcset
@@ -49,13 +50,16 @@ class Scorecard:
     logo_url: str = ""  # the same logo by address, for e-mail (clients block data: URIs)
     logo_alt: str = ""
     font_faces: list[tuple[str, str, int]] = field(default_factory=list)
+    # The result blocks whose conditions hold (leads.blocks), each with `href` and, for
+    # the PDF and the e-mail, `picture_data` (a data: URI) and `picture_url` (by address).
+    blocks: list = field(default_factory=list)
 
 
-def _logo_data_uri(quiz) -> tuple[str, str]:
-    brand = quiz.brand if quiz.brand_id else None
-    if brand is None or not brand.logo:
-        return "", ""
-    name = brand.logo.name
+def _image_data_uri(image) -> str:
+    """A stored picture's smallest width as a data: URI ("" when it cannot be read)."""
+    if not image:
+        return ""
+    name = image.name
     small = name.replace(name[name.rfind("_w") :], "_w480.webp") if "_w" in name else name
     for candidate in (small, name):
         try:
@@ -63,8 +67,29 @@ def _logo_data_uri(quiz) -> tuple[str, str]:
                 data = f.read()
         except (OSError, ValueError):
             continue
-        return "data:image/webp;base64," + base64.b64encode(data).decode(), brand.logo_alt
-    return "", ""
+        return "data:image/webp;base64," + base64.b64encode(data).decode()
+    return ""
+
+
+def _image_url(image) -> str:
+    url = srcset(image.name, storage=image.storage)[0]
+    return settings.SITE_URL + url if url.startswith("/") else url
+
+
+def _logo_data_uri(quiz) -> tuple[str, str]:
+    brand = quiz.brand if quiz.brand_id else None
+    if brand is None or not brand.logo:
+        return "", ""
+    uri = _image_data_uri(brand.logo)
+    return (uri, brand.logo_alt) if uri else ("", "")
+
+
+def _report_blocks(lead: Lead) -> list:
+    shown = lead_result_blocks(lead)
+    for block in shown:
+        block.picture_data = _image_data_uri(block.image)
+        block.picture_url = _image_url(block.image) if block.picture_data else ""
+    return shown
 
 
 def _static_uri(name: str) -> str:
@@ -93,9 +118,7 @@ def scorecard_for(lead: Lead) -> Scorecard:
     logo, logo_alt = _logo_data_uri(quiz)
     logo_url = ""
     if logo:
-        logo_url = srcset(quiz.brand.logo.name, storage=quiz.brand.logo.storage)[0]
-        if logo_url.startswith("/"):
-            logo_url = settings.SITE_URL + logo_url
+        logo_url = _image_url(quiz.brand.logo)
     path = reverse("leads:result", kwargs={"slug": quiz.slug, "token": lead.attempt.token})
     return Scorecard(
         lead=lead,
@@ -121,6 +144,7 @@ def scorecard_for(lead: Lead) -> Scorecard:
         logo_url=logo_url,
         logo_alt=logo_alt,
         font_faces=_font_faces(look),
+        blocks=_report_blocks(lead),
     )
 
 

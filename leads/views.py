@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from core.csrf import run_csrf_protect
+from leads.blocks import lead_result_blocks
 from leads.forms import LeadForm
 from leads.models import Lead
 from leads.report import scorecard_card_png, scorecard_filename, scorecard_pdf
@@ -137,6 +138,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "quiz": attempt.quiz,
             "attempt": attempt,
             "lead": lead,
+            "blocks": lead_result_blocks(lead),
             "embed_origin": attempt.embed_origin,
             "again_url": again_url(attempt),
         },

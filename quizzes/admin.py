@@ -9,6 +9,7 @@ import nested_admin
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, Q
@@ -20,10 +21,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
+from quizzes.blocks import rule_problems
 from quizzes.branding import AA_TEXT, contrast
 from quizzes.models import (
     Answer,
     Attempt,
+    BlockCondition,
     Brand,
     Category,
     CategoryBand,
@@ -31,10 +34,11 @@ from quizzes.models import (
     HiddenField,
     Question,
     Quiz,
+    ResultBlock,
     Tier,
 )
 from quizzes.scorecards import TEMPLATES, quiz_from_template
-from quizzes.selectors import quiet_minutes, runs_in_progress
+from quizzes.selectors import quiet_minutes, quiz_shape, runs_in_progress
 from quizzes.services import (
     band_coverage_problems,
     quiz_duplicate,
@@ -54,6 +58,8 @@ MAX_QUESTIONS = 30
 MAX_CHOICES = 10
 MAX_CATEGORIES = 20
 MAX_TIERS = 10
+MAX_BLOCKS = 20
+MAX_CONDITIONS = 10
 
 
 # --- One page builds the whole quiz ------------------------------------------------
@@ -75,13 +81,8 @@ class PendingRef:
     key: str
 
 
-class PendingModelChoiceField(forms.ModelChoiceField):
-    """A drop-down that also takes "new:<key>": a row added on this page, not saved yet.
-
-    Its options can be given as a list read once for the page (`cached_choices`): a
-    20-question quiz has some 80 "then go to" drop-downs, and each would otherwise read
-    the quiz's questions again.
-    """
+class CachedModelChoiceField(forms.ModelChoiceField):
+    """A drop-down whose options can be a list read once for the page (`cached_choices`)."""
 
     cached_choices: list | None = None
 
@@ -91,6 +92,15 @@ class PendingModelChoiceField(forms.ModelChoiceField):
         return super()._get_choices()
 
     choices = property(_get_choices, forms.ChoiceField.choices.fset)
+
+
+class PendingModelChoiceField(CachedModelChoiceField):
+    """A drop-down that also takes "new:<key>": a row added on this page, not saved yet.
+
+    Its options can be given as a list read once for the page (`cached_choices`): a
+    20-question quiz has some 80 "then go to" drop-downs, and each would otherwise read
+    the quiz's questions again.
+    """
 
     def to_python(self, value):
         if isinstance(value, str) and value.startswith(PENDING_PREFIX):
@@ -341,6 +351,141 @@ class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):
     ]
 
 
+def _condition_targets(request, quiz: Quiz | None) -> dict[str, list]:
+    """The options of the conditions' drop-downs, read once for the page."""
+    targets = getattr(request, "_quizfunnel_condition_targets", None)
+    if targets is not None:
+        return targets
+    if quiz is None:
+        targets = {name: [] for name in ("tier", "category", "band", "question", "choice")}
+    else:
+        # The questions' and categories' own drop-downs have read them for this page.
+        questions = getattr(request, "_quizfunnel_branch_targets", None)
+        if questions is None:
+            questions = list(Question.objects.filter(quiz=quiz).only("pk", "text", "order"))
+        categories = getattr(request, "_quizfunnel_categories", None)
+        if categories is None:
+            categories = list(Category.objects.filter(quiz=quiz))
+        number = {q.pk: n for n, q in enumerate(questions, start=1)}
+        bands = CategoryBand.objects.filter(category__quiz=quiz).select_related("category")
+        choices = Choice.objects.filter(question__quiz=quiz).order_by(
+            "question__order", "question_id", "order", "pk"
+        )
+        targets = {
+            "tier": [(t.pk, str(t)) for t in quiz.tiers.all()],
+            "category": [(c.pk, c.name) for c in categories],
+            "band": [
+                (b.pk, f"{b.category.name}: {b}")
+                for b in sorted(bands, key=lambda b: (b.category.order, b.category_id))
+            ],
+            "question": [(q.pk, f"{number[q.pk]}. {q.text[:70]}") for q in questions],
+            "choice": [
+                (c.pk, f"{number.get(c.question_id, '?')}. {c.label[:60]}") for c in choices
+            ],
+        }
+    request._quizfunnel_condition_targets = targets
+    return targets
+
+
+class BlockConditionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
+    """A block's conditions, one line each; the kind says which of the other fields count
+    (builder.js shows only those)."""
+
+    model = BlockCondition
+    extra = 0
+    max_num = MAX_CONDITIONS
+    fields = [
+        (
+            "kind",
+            "tier",
+            "category",
+            "band",
+            "question",
+            "choice",
+            "compare",
+            "number",
+            "field_name",
+            "value",
+        )
+    ]
+    verbose_name = "condition"
+    verbose_name_plural = (
+        "conditions (none: the block always shows; a band or an answer brings its category "
+        "or question)"
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        # A plain drop-down: the add/change/view icons beside it would lead off the page.
+        if field is not None and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            field.widget = field.widget.widget
+        return field
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("tier", "category", "band", "question", "choice"):
+            quiz = _quiz_being_edited(request)
+            model = db_field.related_model
+            if model in (Tier, Category, Question):
+                kwargs["queryset"] = (
+                    model.objects.filter(quiz=quiz) if quiz else model.objects.none()
+                )
+            elif model is CategoryBand:
+                kwargs["queryset"] = model.objects.filter(category__quiz=quiz)
+            else:
+                kwargs["queryset"] = model.objects.filter(question__quiz=quiz)
+            kwargs["form_class"] = CachedModelChoiceField
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            options = _condition_targets(request, quiz)[db_field.name]
+            field.cached_choices = [("", "---------"), *options]
+            return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ResultBlockInline(CappedInlineMixin, nested_admin.NestedStackedInline):
+    """Blocks on the result, shown in order when their conditions hold."""
+
+    model = ResultBlock
+    extra = 0
+    max_num = MAX_BLOCKS
+    inlines = [BlockConditionInline]
+    sortable_field_name = "order"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    verbose_name = "result block"
+    verbose_name_plural = "result blocks (shown on the result, the e-mail and the PDF when "
+    "their conditions hold)"
+    fields = [
+        ("order", "match"),
+        "headline",
+        "body",
+        ("image", "image_alt"),
+        ("cta_label", "cta_url"),
+        "conditions_check",
+    ]
+    readonly_fields = ["conditions_check"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("conditions")
+
+    @admin.display(description="conditions check")
+    def conditions_check(self, block: ResultBlock) -> str:
+        if block.pk is None:
+            return "Checked when you save."
+        # One read of the quiz's shape for all its blocks (an inline lives for one request).
+        shapes = self.__dict__.setdefault("_shapes", {})
+        if block.quiz_id not in shapes:
+            shapes[block.quiz_id] = quiz_shape(quiz=block.quiz)
+        shape = shapes[block.quiz_id]
+        problems = rule_problems(block.rule(), shape)
+        if not problems:
+            if not block.conditions.all():
+                return "No conditions: shown on every result."
+            return "Every condition can hold."
+        return format_html(
+            '<ul class="qf-block-problems">{}</ul>',
+            format_html_join("", "<li>⚠ {}</li>", ((p,) for p in problems)),
+        )
+
+
 def _descend(formset):
     """Every form of a formset and of the formsets nested in its forms (nested-admin)."""
     for form in formset:
@@ -418,14 +563,21 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     list_filter = ["status"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["status", "published_at", "readiness", "visitor_link", "embed_snippet"]
-    inlines = [CategoryInline, TierInline, QuestionInline, HiddenFieldInline]
+    readonly_fields = [
+        "status",
+        "published_at",
+        "readiness",
+        "visitor_link",
+        "embed_snippet",
+        "blocks_preview",
+    ]
+    inlines = [CategoryInline, TierInline, QuestionInline, HiddenFieldInline, ResultBlockInline]
     actions = ["publish", "unpublish", "duplicate", "preview"]
     save_on_top = True
     change_list_template = "admin/quizzes/quiz/change_list.html"
 
     class Media:
-        js = ["quizzes/builder.js", "quizzes/copy.js"]
+        js = ["django_htmx/htmx-2.min.js", "quizzes/builder.js", "quizzes/copy.js"]
         css = {"all": ["quizzes/builder.css"]}
 
     fieldsets = [
@@ -455,7 +607,28 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
             },
         ),
         ("Embedding on your site", {"fields": ["embed_snippet", "embed_origins"]}),
+        (
+            "Preview result blocks",
+            {
+                "fields": ["blocks_preview"],
+                "classes": ["qf-blocks-preview-set"],
+                "description": "Which result blocks (below) a set of answers would show.",
+            },
+        ),
     ]
+
+    @admin.display(description="answers")
+    def blocks_preview(self, quiz: Quiz) -> str:
+        if not quiz.pk:
+            return "Save the quiz first."
+        # The preview scores answers: leads' work, reached by URL name, never by import.
+        url = reverse("admin:leads_lead_blocks_preview", args=[quiz.pk])
+        return format_html(
+            '<div id="qf-blocks-preview" hx-get="{}" hx-trigger="load" hx-swap="innerHTML">'
+            '<a href="{}">Preview which result blocks a set of answers shows</a></div>',
+            url,
+            url,
+        )
 
     @admin.display(description="embed snippet")
     def embed_snippet(self, quiz: Quiz) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from quizzes.demo_advice import demo_bands_apply
+from quizzes.demo_advice import demo_bands_apply, demo_blocks_apply
 from quizzes.demo_look import demo_look_apply
 from quizzes.models import HiddenField, Quiz
 from quizzes.scorecards import MARKETING, quiz_from_template
@@ -27,6 +27,7 @@ def demo_quiz_create() -> tuple[Quiz, bool]:
     HiddenField.objects.create(quiz=quiz, name="partner_id", pattern="[0-9]{1,10}")
     demo_look_apply(quiz)
     demo_bands_apply(quiz)
+    demo_blocks_apply(quiz)
     problems = quiz_publish(quiz=quiz)
     if problems:  # the demo is ours: a problem here is a bug
         raise RuntimeError("The demo quiz does not publish: " + " ".join(problems))

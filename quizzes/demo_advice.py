@@ -1,8 +1,9 @@
-"""The demo's advice per category: Weak, Fair and Strong bands, each with what to do next."""
+"""The demo's advice per category (Weak, Fair and Strong bands, each with what to do next)
+and its result blocks."""
 
 from __future__ import annotations
 
-from quizzes.models import CategoryBand, Quiz
+from quizzes.models import BlockCondition, CategoryBand, Quiz, ResultBlock
 
 BANDS = [("Weak", 0, 39), ("Fair", 40, 69), ("Strong", 70, 100)]
 
@@ -78,3 +79,81 @@ def demo_bands_apply(quiz: Quiz) -> None:
             )
             for (name, low, high), (headline, advice) in zip(BANDS, texts, strict=True)
         )
+
+
+def demo_blocks_apply(quiz: Quiz) -> None:
+    """The demo's result blocks, chosen by rules (once): an audit for weak attribution, a
+    first step for runs that record conversions nowhere or only in the ad platforms, and
+    an onboarding call for visitors who came with ?plan=enterprise."""
+    if quiz.result_blocks.exists():
+        return
+    bands = {
+        (b.category.name, b.name): b
+        for b in CategoryBand.objects.filter(category__quiz=quiz).select_related("category")
+    }
+    questions = {q.text: q for q in quiz.ordered_questions()}
+    recorded = questions["Where are your conversions recorded?"]
+    choices = {c.label: c for c in recorded.choices.all()}
+
+    audit = ResultBlock.objects.create(
+        quiz=quiz,
+        order=1,
+        headline="Book a measurement audit",
+        body=(
+            "Your attribution is where most of your budget decisions go blind.\n\n"
+            "In a 30-minute audit we trace three of your campaigns from click to revenue "
+            "and show you where the credit gets lost."
+        ),
+        cta_label="Book a free audit",
+        cta_url="https://example.com/audit?tier={tier}&score={percent}",
+    )
+    attribution = bands[("Attribution", "Weak")]
+    BlockCondition.objects.create(
+        block=audit, kind="band", category=attribution.category, band=attribution
+    )
+
+    server = ResultBlock.objects.create(
+        quiz=quiz,
+        order=2,
+        headline="Start with one server-side conversion",
+        body=(
+            "Ad blockers and closed tabs hide a third of browser-tracked conversions. "
+            "Record your lead form on the server first: one event, once, when the lead "
+            "is saved. Our checklist takes an afternoon."
+        ),
+        cta_label="Get the checklist",
+        cta_url="https://example.com/server-side-checklist",
+        match=ResultBlock.Match.ANY,
+    )
+    foundations = bands[("Tracking foundations", "Weak")]
+    BlockCondition.objects.bulk_create(
+        [
+            BlockCondition(
+                block=server, kind="band", category=foundations.category, band=foundations
+            ),
+            BlockCondition(
+                block=server, kind="choice", question=recorded, choice=choices["Nowhere yet"]
+            ),
+            BlockCondition(
+                block=server,
+                kind="choice",
+                question=recorded,
+                choice=choices["Only in the ad platforms"],
+            ),
+        ]
+    )
+
+    enterprise = ResultBlock.objects.create(
+        quiz=quiz,
+        order=3,
+        headline="Your enterprise onboarding call",
+        body=(
+            "You came to us through the Enterprise plan: a measurement engineer will walk "
+            "your team through this scorecard and set up the first dashboard with you."
+        ),
+        cta_label="Choose a time",
+        cta_url="https://example.com/enterprise-onboarding",
+    )
+    BlockCondition.objects.create(
+        block=enterprise, kind="hidden", field_name="plan", compare="is", value="enterprise"
+    )

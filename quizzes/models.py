@@ -20,6 +20,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from quizzes import blocks
 from quizzes.branding import CORNERS, FONTS, Look
 from quizzes.embedding import hidden_field_problems, site_problems
 from quizzes.i18n import Translatable
@@ -546,6 +547,179 @@ class HiddenField(models.Model):
         problems = hidden_field_problems(self.name or "", self.pattern or "")
         if problems:
             raise ValidationError(problems)
+
+
+class ResultBlock(Translatable):
+    """A block on the result (text, a picture, a call to action), shown when its
+    conditions hold (quizzes.blocks): all of them, or any; none: always."""
+
+    TRANSLATED_FIELDS = ("headline", "body", "cta_label", "cta_url")
+
+    class Match(models.TextChoices):
+        ALL = "all", "All of its conditions hold"
+        ANY = "any", "Any of its conditions holds"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="result_blocks")
+    order = models.PositiveIntegerField(default=0)
+    headline = models.CharField(max_length=200)
+    body = models.TextField(
+        max_length=4000, blank=True, help_text="Plain text; an empty line starts a paragraph."
+    )
+    image = QuizImageField(help_text="Optional picture in the block.")
+    image_alt = models.CharField("picture text", max_length=200, blank=True, help_text=ALT_HELP)
+    cta_label = models.CharField("call to action label", max_length=80, blank=True)
+    cta_url = models.URLField(
+        "call to action URL",
+        max_length=500,
+        blank=True,
+        help_text="Like the tiers' links: {tier} and {percent} are filled in, and UTM "
+        "parameters added unless the link has its own.",
+    )
+    match = models.CharField("show when", max_length=3, choices=Match.choices, default=Match.ALL)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.headline
+
+    def clean(self) -> None:
+        errors = _alt_required(self, "image", "image_alt")
+        if self.cta_url and not self.cta_label.strip():
+            errors["cta_label"] = "Give the call to action a label (the button's words)."
+        if errors:
+            raise ValidationError(errors)
+
+    def rule(self) -> blocks.Rule:
+        """The block's conditions as plain values (conditions prefetched)."""
+        return blocks.Rule(
+            id=self.pk,
+            match=self.match,
+            conditions=tuple(c.as_condition() for c in self.conditions.all()),
+        )
+
+
+class BlockCondition(models.Model):
+    """One condition of a result block; which fields count depends on its kind."""
+
+    class Kind(models.TextChoices):
+        TIER = blocks.TIER, "Overall tier is"
+        BAND = blocks.BAND, "Category's band is"
+        CHOICE = blocks.CHOICE, "Answer to a question is"
+        RATING = blocks.RATING, "Rating of a question"
+        HIDDEN = blocks.HIDDEN, "Hidden field"
+
+    class Compare(models.TextChoices):
+        IS = blocks.IS, "is / equals"
+        CONTAINS = blocks.CONTAINS, "contains"
+        AT_LEAST = blocks.AT_LEAST, "is at least"
+        AT_MOST = blocks.AT_MOST, "is at most"
+
+    block = models.ForeignKey(ResultBlock, on_delete=models.CASCADE, related_name="conditions")
+    kind = models.CharField("if", max_length=10, choices=Kind.choices, default=Kind.TIER)
+    # What a condition points at stays when that is removed (SET_NULL): the condition then
+    # never holds and is flagged, rather than vanishing and showing the block to everyone.
+    tier = models.ForeignKey(
+        Tier, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    band = models.ForeignKey(
+        CategoryBand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    question = models.ForeignKey(
+        Question,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    choice = models.ForeignKey(
+        Choice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="answer",
+    )
+    compare = models.CharField(max_length=10, choices=Compare.choices, default=Compare.IS)
+    number = models.SmallIntegerField("rating", null=True, blank=True)
+    field_name = models.CharField("hidden field", max_length=40, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    def clean(self) -> None:
+        """What the kind needs is given; the rest is cleared (it would not count)."""
+        kind, errors = self.kind, {}
+        if kind == self.Kind.BAND and self.band_id and not self.category_id:
+            self.category_id = self.band.category_id
+        if kind == self.Kind.CHOICE and self.choice_id and not self.question_id:
+            self.question_id = self.choice.question_id
+        needed = {
+            self.Kind.TIER: ["tier"],
+            self.Kind.BAND: ["band"],
+            self.Kind.CHOICE: ["choice"],
+            self.Kind.RATING: ["question", "number"],
+            self.Kind.HIDDEN: ["field_name", "value"],
+        }.get(kind, [])
+        for name in needed:
+            value = getattr(self, name + "_id" if name in _CONDITION_LINKS else name)
+            if value is None or value == "":
+                errors[name] = f"“{self.get_kind_display()}” needs this."
+        if kind == self.Kind.RATING and self.compare == self.Compare.CONTAINS:
+            errors["compare"] = "A rating is, is at least or is at most a number."
+        if kind == self.Kind.HIDDEN and self.compare not in (
+            self.Compare.IS,
+            self.Compare.CONTAINS,
+        ):
+            errors["compare"] = "A hidden field equals or contains a value."
+        if errors:
+            raise ValidationError(errors)
+        keep = {
+            self.Kind.TIER: {"tier"},
+            self.Kind.BAND: {"category", "band"},
+            self.Kind.CHOICE: {"question", "choice"},
+            self.Kind.RATING: {"question", "compare", "number"},
+            self.Kind.HIDDEN: {"compare", "field_name", "value"},
+        }.get(kind)
+        if keep is None:
+            return  # not a kind: its field's own check says so
+        for name in _CONDITION_LINKS:
+            if name not in keep:
+                setattr(self, name, None)
+        if "number" not in keep:
+            self.number = None
+        if "compare" not in keep:
+            self.compare = self.Compare.IS
+        if "field_name" not in keep:
+            self.field_name = self.value = ""
+
+    def as_condition(self) -> blocks.Condition:
+        return blocks.Condition(
+            kind=self.kind,
+            tier=self.tier_id,
+            category=self.category_id,
+            band=self.band_id,
+            question=self.question_id,
+            choice=self.choice_id,
+            compare=self.compare,
+            number=self.number,
+            name=self.field_name,
+            value=self.value,
+        )
+
+
+_CONDITION_LINKS = ("tier", "category", "band", "question", "choice")
 
 
 class Attempt(models.Model):

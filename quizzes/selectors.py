@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.visitor import Visitor
-from quizzes.models import Answer, Attempt, Question, Quiz
+from quizzes import blocks
+from quizzes.models import Answer, Attempt, Question, Quiz, ResultBlock
 from quizzes.paths import Path, walk
 
 
@@ -126,3 +127,55 @@ def attempt_state(
         a.question_id: a for a in Answer.objects.filter(attempt=attempt).prefetch_related("choices")
     }
     return _state(questions, answers)
+
+
+# --- Result blocks (quizzes.blocks) ---------------------------------------------------
+
+
+def result_blocks_all(*, quiz: Quiz) -> list[ResultBlock]:
+    """The quiz's result blocks in order, with their conditions."""
+    return list(ResultBlock.objects.filter(quiz=quiz).prefetch_related("conditions"))
+
+
+def result_blocks_shown(*, quiz: Quiz, facts: blocks.Facts) -> list[ResultBlock]:
+    """The blocks whose conditions hold for `facts`, in order."""
+    every = result_blocks_all(quiz=quiz)
+    shown = set(blocks.blocks_shown([b.rule() for b in every], facts))
+    return [b for b in every if b.pk in shown]
+
+
+def quiz_shape(*, quiz: Quiz, questions=None, tiers=None) -> blocks.Shape:
+    """What the quiz's blocks may point at (for the check of their conditions);
+    `questions` (choices prefetched) and `tiers` when already read."""
+    questions = quiz.ordered_questions() if questions is None else questions
+    tiers = list(quiz.tiers.all()) if tiers is None else tiers
+    categories = list(quiz.categories.prefetch_related("bands"))
+    return blocks.Shape(
+        tiers={t.pk: t.name for t in tiers},
+        categories={c.pk: c.name for c in categories},
+        bands={b.pk: (c.pk, b.name) for c in categories for b in c.bands.all()},
+        questions={
+            q.pk: blocks.QuestionShape(number, q.kind, q.rating_min, q.rating_max)
+            for number, q in enumerate(questions, start=1)
+        },
+        choices={c.pk: (q.pk, c.label) for q in questions for c in q.choices.all()},
+        hidden_names=frozenset(quiz.hidden_fields.values_list("name", flat=True)),
+    )
+
+
+def result_block_problems(
+    *, quiz: Quiz, result_blocks: list[ResultBlock] | None = None, questions=None, tiers=None
+) -> list[str]:
+    """Each block condition that can never hold, in words naming the block."""
+    if result_blocks is None:
+        result_blocks = result_blocks_all(quiz=quiz)
+    if not result_blocks:
+        return []
+    shape = quiz_shape(quiz=quiz, questions=questions, tiers=tiers)
+    problems = []
+    for number, block in enumerate(result_blocks, start=1):
+        problems.extend(
+            f"Result block {number} (“{block.headline[:60]}”): {p}"
+            for p in blocks.rule_problems(block.rule(), shape)
+        )
+    return problems

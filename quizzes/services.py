@@ -21,7 +21,14 @@ from core.visitor import Visitor
 from quizzes import signals
 from quizzes.embedding import HiddenValues
 from quizzes.models import Answer, Attempt, Choice, HiddenField, Question, Quiz
-from quizzes.selectors import AttemptState, attempt_state, quiet_minutes, runs_in_progress
+from quizzes.selectors import (
+    AttemptState,
+    attempt_state,
+    quiet_minutes,
+    result_block_problems,
+    result_blocks_all,
+    runs_in_progress,
+)
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
@@ -288,13 +295,23 @@ def quiz_problems(*, quiz: Quiz) -> list[str]:
     tiers = list(quiz.tiers.all())
     problems.extend(tier_coverage_problems(tiers))
     problems.extend(category_band_problems(quiz=quiz))
-    problems.extend(picture_problems(quiz=quiz, questions=questions, tiers=tiers))
+    result_blocks = result_blocks_all(quiz=quiz)
+    problems.extend(
+        picture_problems(quiz=quiz, questions=questions, tiers=tiers, result_blocks=result_blocks)
+    )
+    problems.extend(
+        result_block_problems(
+            quiz=quiz, result_blocks=result_blocks, questions=questions, tiers=tiers
+        )
+    )
     if quiz.brand_id:
         problems.extend(f"Brand “{quiz.brand.name}”: {p}" for p in quiz.look.problems())
     return problems
 
 
-def picture_problems(*, quiz: Quiz, questions: list[Question], tiers: list) -> list[str]:
+def picture_problems(
+    *, quiz: Quiz, questions: list[Question], tiers: list, result_blocks: list | None = None
+) -> list[str]:
     """Every picture a visitor sees needs its words for people who cannot see it."""
     missing = []
     if quiz.cover_image and not quiz.cover_alt.strip():
@@ -308,6 +325,11 @@ def picture_problems(*, quiz: Quiz, questions: list[Question], tiers: list) -> l
             if c.image and not c.image_alt.strip()
         )
     missing.extend(f"tier “{t.name}”" for t in tiers if t.image and not t.image_alt.strip())
+    missing.extend(
+        f"result block “{b.headline}”"
+        for b in (quiz.result_blocks.all() if result_blocks is None else result_blocks)
+        if b.image and not b.image_alt.strip()
+    )
     if quiz.brand_id and quiz.brand.logo and not quiz.brand.logo_alt.strip():
         missing.append(f"the logo of brand “{quiz.brand.name}”")
     return [
@@ -391,7 +413,8 @@ def quiz_unpublish(*, quiz: Quiz) -> int:
 
 @transaction.atomic
 def quiz_duplicate(*, quiz: Quiz) -> Quiz:
-    """A deep copy as a draft: categories, tiers, questions, choices and branches."""
+    """A deep copy as a draft: categories and their bands, tiers, questions, choices,
+    branches and result blocks."""
     source = Quiz.objects.get(pk=quiz.pk)
     slug_base = f"{source.slug}-copy"[:70]
     slug, n = slug_base, 2
@@ -405,16 +428,25 @@ def quiz_duplicate(*, quiz: Quiz) -> Quiz:
     copy.published_at = None
     copy.save()
 
-    categories = {}
-    for category in source.categories.all():
+    categories, bands = {}, {}
+    for category in source.categories.prefetch_related("bands"):
         old = category.pk
+        old_bands = list(category.bands.all())
         category.pk, category.quiz = None, copy
         category.save()
         categories[old] = category
+        for band in old_bands:
+            old_band = band.pk
+            band.pk, band.category = None, category
+            band.save()
+            bands[old_band] = band
+    tiers = {}
     for tier in source.tiers.all():
+        old = tier.pk
         tier.pk, tier.quiz = None, copy
         tier.save()
-    questions, choices = {}, []
+        tiers[old] = tier
+    questions, choices, new_choices = {}, [], {}
     for question in source.ordered_questions():
         old_choices = list(question.choices.all())
         old = question.pk
@@ -423,11 +455,24 @@ def quiz_duplicate(*, quiz: Quiz) -> Quiz:
         question.save()
         questions[old] = question
         for choice in old_choices:
+            new_choices[choice.pk] = choice
             choice.pk, choice.question = None, question
             choices.append(choice)
     for choice in choices:
         choice.next_question = questions.get(choice.next_question_id)
         choice.save()
+    for block in source.result_blocks.prefetch_related("conditions"):
+        conditions = list(block.conditions.all())
+        block.pk, block.quiz = None, copy
+        block.save()
+        for condition in conditions:
+            condition.pk, condition.block = None, block
+            condition.tier = tiers.get(condition.tier_id)
+            condition.category = categories.get(condition.category_id)
+            condition.band = bands.get(condition.band_id)
+            condition.question = questions.get(condition.question_id)
+            condition.choice = new_choices.get(condition.choice_id)
+            condition.save()
     HiddenField.objects.bulk_create(
         HiddenField(quiz=copy, name=field.name, pattern=field.pattern)
         for field in source.hidden_fields.all()

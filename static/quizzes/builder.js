@@ -185,11 +185,48 @@
   function schedule() {
     if (pending) return;
     pending = true;
-    window.requestAnimationFrame(function () { pending = false; refresh(); });
+    window.requestAnimationFrame(function () { pending = false; refresh(); showConditionFields(); });
+  }
+
+  // The "Preview result blocks" panel goes right under the result blocks it previews
+  // (the admin puts a page's fieldsets above its inlines).
+  function placeBlocksPreview() {
+    var panel = document.querySelector("fieldset.qf-blocks-preview-set");
+    var blocks = document.getElementById("result_blocks-group");
+    if (panel && blocks) blocks.insertAdjacentElement("afterend", panel);
+  }
+
+  // A result block's condition: only the fields its kind reads are shown (the others
+  // are cleared on save; without this script they all show, and still are).
+  var CONDITION_FIELDS = ["tier", "category", "band", "question", "choice", "compare", "number",
+    "field_name", "value"];
+  var USED = {
+    tier: ["tier"],
+    band: ["category", "band"],
+    choice: ["question", "choice"],
+    rating: ["question", "compare", "number"],
+    hidden: ["field_name", "compare", "value"],
+  };
+  function showConditionFields() {
+    document.querySelectorAll('#result_blocks-group select[name$="-kind"]').forEach(function (kind) {
+      var row = kind.closest(".form-row");
+      if (!row) return;
+      var used = USED[kind.value] || CONDITION_FIELDS;
+      CONDITION_FIELDS.forEach(function (name) {
+        var input = row.querySelector('[name$="-' + name + '"]');
+        var box = input && input.closest(".fieldBox");
+        if (box) box.style.display = used.indexOf(name) === -1 ? "none" : "";
+      });
+    });
   }
 
   function start() {
     if (!document.getElementById("questions-group")) return;
+    placeBlocksPreview();
+    showConditionFields();
+    document.addEventListener("change", function (event) {
+      if (event.target.matches && event.target.matches('select[name$="-kind"]')) showConditionFields();
+    });
     setUpFolding();
     refresh();
     document.addEventListener("input", schedule);
@@ -209,7 +246,7 @@
     var observer = new MutationObserver(function (records) {
       if (records.some(function (r) { return r.target.tagName !== "SELECT"; })) schedule();
     });
-    ["categories-group", "questions-group"].forEach(function (id) {
+    ["categories-group", "questions-group", "result_blocks-group"].forEach(function (id) {
       var group = document.getElementById(id);
       if (group) observer.observe(group, { childList: true, subtree: true });
     });

@@ -1,5 +1,6 @@
 """A marketer builds a whole quiz on one admin page, choosing new categories and a branch
-to a new question before anything is saved; visitors' keyboard and auto-advance."""
+to a new question before anything is saved, and previews its result blocks; visitors'
+keyboard and auto-advance."""
 
 import re
 
@@ -8,7 +9,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from leads.models import Lead
-from quizzes.models import Choice, Quiz
+from quizzes.models import BlockCondition, Choice, HiddenField, Quiz, ResultBlock
 from quizzes.services import quiz_problems
 from tests.quizzes.factories import ScorecardFactory
 
@@ -170,3 +171,32 @@ def test_keys_choose_and_enter_goes_on(phone, live_server, transactional_db):
         "Anything else?": "Line one",
     }
     assert not Lead.objects.exists()
+
+
+def test_the_builder_previews_which_result_blocks_a_set_of_answers_shows(
+    phone, live_server, transactional_db
+):
+    quiz = ScorecardFactory()
+    HiddenField.objects.create(quiz=quiz, name="plan", pattern="free|pro")
+    hot = ResultBlock.objects.create(quiz=quiz, order=1, headline="Book your strategy call")
+    BlockCondition.objects.create(block=hot, kind="tier", tier=quiz.tiers.get(name="Hot"))
+    pro = ResultBlock.objects.create(quiz=quiz, order=2, headline="Welcome, Pro customer")
+    BlockCondition.objects.create(block=pro, kind="hidden", field_name="plan", value="pro")
+    page = phone
+    _log_in(page, live_server, f"/admin/quizzes/quiz/{quiz.pk}/change/")
+
+    panel = page.locator("#qf-blocks-preview")
+    panel.get_by_label("1. Do you advertise?").select_option(label="Yes")
+    panel.get_by_label("2. How do you tag links?").select_option(label="Always")
+    result = page.locator("#qf-blocks-preview-result")
+    expect(result).to_contain_text("Score 100 %, tier Hot")
+    expect(result).to_contain_text("1 of 2 result blocks would show")
+    expect(result).to_contain_text("Book your strategy call")
+
+    panel.get_by_label("Hidden field plan").fill("pro")
+    panel.get_by_role("button", name="Preview result blocks").click()
+    expect(result).to_contain_text("2 of 2 result blocks would show")
+    expect(result.locator("li").nth(1)).to_have_text("Welcome, Pro customer")
+    # The preview's inputs are not the quiz's: the page still saves as it was.
+    page.locator("input[name=_continue]").first.click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")

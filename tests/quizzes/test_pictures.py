@@ -129,6 +129,8 @@ def _quiz_post(**extra) -> dict:
         "categories-INITIAL_FORMS": "0",
         "hidden_fields-TOTAL_FORMS": "0",
         "hidden_fields-INITIAL_FORMS": "0",
+        "result_blocks-TOTAL_FORMS": "0",
+        "result_blocks-INITIAL_FORMS": "0",
         "questions-TOTAL_FORMS": "1",
         "questions-INITIAL_FORMS": "0",
         "questions-0-order": "1",

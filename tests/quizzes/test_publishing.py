@@ -135,7 +135,7 @@ def test_the_builder_saves_questions_with_nested_choices_on_one_page(admin_clien
         "consent_text": "",
         "scorecard_subject": "Your {quiz} scorecard",
     }
-    for prefix in ("categories", "tiers", "questions", "hidden_fields"):
+    for prefix in ("categories", "tiers", "questions", "hidden_fields", "result_blocks"):
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
     data |= {
         "tiers-TOTAL_FORMS": "1",
