@@ -40,7 +40,12 @@ class Lead(models.Model):
     phone = models.CharField(max_length=40, blank=True)
 
     consent_given = models.BooleanField(default=False)
-    consent_text = models.TextField(max_length=2000, blank=True, help_text="The text agreed to.")
+    consent_text = models.TextField(
+        max_length=2000, blank=True, help_text="The text agreed to, exactly as it was shown."
+    )
+    consent_language = models.CharField(
+        max_length=8, blank=True, help_text="The language the consent text was shown in."
+    )
     consented_at = models.DateTimeField(null=True, blank=True)
 
     # The score as given: later edits of the quiz do not change it.
@@ -134,9 +139,13 @@ class Lead(models.Model):
         """The tier's call to action, its {tier} and {percent} filled in (URL-encoded) and,
         unless the link has its own, UTM parameters saying it came from this scorecard."""
         tier = self.tier
-        if tier is None or not tier.cta_url:
+        return self.cta_link(tier.cta_url if tier is not None else "")
+
+    def cta_link(self, cta_url: str) -> str:
+        """`cta_url` (the tier's, or its translation) with the lead's tier and percent."""
+        if not cta_url:
             return ""
-        url = tier.cta_url.replace("{tier}", quote(self.tier_name, safe="")).replace(
+        url = cta_url.replace("{tier}", quote(self.tier_name, safe="")).replace(
             "{percent}", str(self.score_percent)
         )
         parts = urlsplit(url)

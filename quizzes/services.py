@@ -22,6 +22,7 @@ from quizzes import signals
 from quizzes.embedding import HiddenValues
 from quizzes.models import Answer, Attempt, Choice, HiddenField, Question, Quiz
 from quizzes.selectors import AttemptState, attempt_state, quiet_minutes, runs_in_progress
+from quizzes.translating import translation_problems
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
@@ -136,8 +137,9 @@ def _display(question: Question, choices: list[Choice], rating: int | None, text
         return "" if rating is None else f"{rating} of {question.rating_max}"
     if question.kind == Question.Kind.TEXT:
         return text
-    # Every chosen label, however many: the column is unbounded text.
-    return ", ".join(c.label for c in choices)
+    # Every chosen label, however many: the column is unbounded text. In the language the
+    # visitor was shown (as the snapshot of what they answered).
+    return ", ".join(c.tr("label") for c in choices)
 
 
 def answer_submit(
@@ -281,6 +283,7 @@ def quiz_problems(*, quiz: Quiz) -> list[str]:
     problems.extend(picture_problems(quiz=quiz, questions=questions, tiers=tiers))
     if quiz.brand_id:
         problems.extend(f"Brand “{quiz.brand.name}”: {p}" for p in quiz.look.problems())
+    problems.extend(translation_problems(quiz=quiz))
     return problems
 
 
