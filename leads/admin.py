@@ -75,7 +75,10 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Consent", {"fields": ["consent_given", "consent_text", "consented_at"]}),
+        (
+            "Consent",
+            {"fields": ["consent_given", "consent_text", "consent_language", "consented_at"]},
+        ),
         (
             "Flags",
             {"fields": ["is_spam", "looks_automated", "is_preview", "created_at", "attempt"]},
@@ -102,6 +105,7 @@ class LeadAdmin(SafeDateHierarchyMixin, admin.ModelAdmin):
         "answer_table",
         "consent_given",
         "consent_text",
+        "consent_language",
         "consented_at",
         "is_spam",
         "looks_automated",

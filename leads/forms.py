@@ -73,7 +73,7 @@ class LeadForm(CleanForm):
         )
         if quiz.consent_text:
             consent = self.fields["consent"]
-            consent.label = quiz.consent_text
+            consent.label = quiz.tr("consent_text")
             consent.required = quiz.consent_required
             consent.error_messages["required"] = "Please tick the box to agree before continuing."
         else:

@@ -40,7 +40,12 @@ class Lead(models.Model):
     phone = models.CharField(max_length=40, blank=True)
 
     consent_given = models.BooleanField(default=False)
-    consent_text = models.TextField(max_length=2000, blank=True, help_text="The text agreed to.")
+    consent_text = models.TextField(
+        max_length=2000, blank=True, help_text="The text agreed to, exactly as it was shown."
+    )
+    consent_language = models.CharField(
+        max_length=8, blank=True, help_text="The language the consent text was shown in."
+    )
     consented_at = models.DateTimeField(null=True, blank=True)
 
     # The score as given: later edits of the quiz do not change it.
@@ -133,13 +138,11 @@ class Lead(models.Model):
     def cta_href(self) -> str:
         """The tier's call to action, made personal (personal_link)."""
         tier = self.tier
-        if tier is None or not tier.cta_url:
-            return ""
-        return self.personal_link(tier.cta_url)
+        return self.personal_link(tier.cta_url if tier is not None else "")
 
     def personal_link(self, url: str) -> str:
-        """A call to action's link (a tier's, a result block's) with its {tier} and
-        {percent} filled in (URL-encoded) and, unless the link has its own, UTM
+        """A call to action's link (a tier's or its translation, a result block's) with its
+        {tier} and {percent} filled in (URL-encoded) and, unless the link has its own, UTM
         parameters saying it came from this scorecard."""
         if not url:
             return ""

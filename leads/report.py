@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from leads.blocks import lead_result_blocks
 from leads.models import Lead
+from leads.shown import shown_result
 from quizzes.branding import FONTS, Look, ink_on
 from quizzes.images import srcset
 
@@ -110,10 +111,16 @@ def _font_faces(look: Look) -> list[tuple[str, str, int]]:
     return faces
 
 
-def scorecard_for(lead: Lead) -> Scorecard:
+def scorecard_language(lead: Lead) -> str | None:
+    """The language the visitor took the quiz in (their attempt's), else the active one."""
+    return lead.attempt.language or None
+
+
+def scorecard_for(lead: Lead, language: str | None = None) -> Scorecard:
+    """The scorecard in the visitor's language (see leads.shown)."""
     quiz = lead.quiz
-    tier = lead.tier
-    categories = list(lead.category_scores or [])
+    shown = shown_result(lead, language or scorecard_language(lead))
+    categories = shown.category_scores
     look = quiz.look
     logo, logo_alt = _logo_data_uri(quiz)
     logo_url = ""
@@ -122,22 +129,22 @@ def scorecard_for(lead: Lead) -> Scorecard:
     path = reverse("leads:result", kwargs={"slug": quiz.slug, "token": lead.attempt.token})
     return Scorecard(
         lead=lead,
-        quiz_title=quiz.title,
+        quiz_title=quiz.tr("title", shown.language),
         percent=lead.score_percent,
         points=lead.score_points,
         max_points=lead.score_max,
-        tier=lead.tier_name,
+        tier=shown.tier_name,
         tier_colour=lead.tier_colour or "#64748b",
         tier_ink=ink_on(lead.tier_colour or "#64748b"),
-        headline=tier.headline if tier else "",
-        advice=tier.body if tier else "",
-        cta_label=(tier.cta_label or "Book a call") if tier and tier.cta_url else "",
-        cta_url=lead.cta_href,
+        headline=shown.headline,
+        advice=shown.body,
+        cta_label=(shown.cta_label or "Book a call") if shown.cta_href else "",
+        cta_url=shown.cta_href,
         categories=categories,
-        weakest=lead.weakest_category,
-        strongest=lead.strongest_category,
-        next_steps=lead.next_steps,
-        answers=list(lead.answers or []),
+        weakest=shown.weakest_category,
+        strongest=shown.strongest_category,
+        next_steps=shown.next_steps,
+        answers=shown.answers,
         result_url=f"{settings.SITE_URL}{path}",
         look=look,
         logo=logo,
@@ -171,13 +178,18 @@ def scorecard_filename(lead: Lead) -> str:
 
 
 def scorecard_subject(lead: Lead) -> str:
+    language = scorecard_language(lead)
+    shown = shown_result(lead, language)
     values = {
-        "quiz": lead.quiz.title,
+        "quiz": lead.quiz.tr("title", shown.language),
         "percent": lead.score_percent,
-        "tier": lead.tier_name,
+        "tier": shown.tier_name,
         "name": lead.name or "you",
     }
-    subject = lead.quiz.scorecard_subject or "Your result: {percent} % ({tier}) on {quiz}"
+    subject = (
+        lead.quiz.tr("scorecard_subject", shown.language)
+        or "Your result: {percent} % ({tier}) on {quiz}"
+    )
     try:
         return subject.format(**values)[:250]
     except (KeyError, IndexError, ValueError):  # a subject saved around the form's check
@@ -229,18 +241,19 @@ def scorecard_card_png(lead: Lead) -> bytes:
         return font(weight, size)
 
     draw.rectangle([0, 0, width, 14], fill=look.primary)
-    title = lead.quiz.title
+    shown = shown_result(lead, scorecard_language(lead))
+    title = lead.quiz.tr("title", shown.language)
     draw.text((64, 56), title, fill=look.text, font=fitted(title, 700, 44, width - 128))
     draw.text((64, 130), f"{lead.score_percent} %", fill=look.primary, font=font(700, 150))
     badge_font = font(700, 36)
-    badge = lead.tier_name
+    badge = shown.tier_name
     badge_width = draw.textlength(badge, font=badge_font) + 48
     draw.rounded_rectangle(
         [64, 320, 64 + badge_width, 378], radius=29, fill=lead.tier_colour or "#64748b"
     )
     draw.text((88, 327), badge, fill=ink_on(lead.tier_colour or "#64748b"), font=badge_font)
     label_font, top = font(400, 28), 150
-    for category in (lead.category_scores or [])[:5]:
+    for category in shown.category_scores[:5]:
         x = 640
         draw.text(
             (x, top), category["name"], fill=look.text, font=fitted(category["name"], 400, 28, 380)

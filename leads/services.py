@@ -92,6 +92,9 @@ def lead_capture(
 
         now = timezone.now()
         given_consent = consent and bool(quiz.consent_text)
+        # The consent text as the form showed it: the visitor's language where the quiz
+        # has it translated, else the original (its default language).
+        shown_language = quiz.tr_language("consent_text") or quiz.language
         attribution = attempt_attribution(attempt=attempt, visitor=visitor)
         try:
             with transaction.atomic():
@@ -103,7 +106,8 @@ def lead_capture(
                     company=company,
                     phone=phone,
                     consent_given=given_consent,
-                    consent_text=quiz.consent_text if given_consent else "",
+                    consent_text=quiz.tr("consent_text", shown_language) if given_consent else "",
+                    consent_language=shown_language if given_consent else "",
                     consented_at=now if given_consent else None,
                     hidden_fields=dict(attempt.hidden_fields or {}),
                     is_spam=is_spam,

@@ -20,6 +20,7 @@ from leads.services import (
     result_anonymous,
     result_show,
 )
+from leads.shown import shown_result
 from quizzes.embedding import again_url
 from quizzes.framing import framed_by_quiz_sites, framed_for
 from quizzes.rendering import INVALID, render_card, render_problem
@@ -139,6 +140,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             "attempt": attempt,
             "lead": lead,
             "blocks": lead_result_blocks(lead),
+            "shown": shown_result(lead),
             "embed_origin": attempt.embed_origin,
             "again_url": again_url(attempt),
         },
@@ -197,6 +199,7 @@ def share(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
         {
             "quiz": lead.quiz,
             "lead": lead,
+            "shown": shown_result(lead),
             "card_url": card_url,
             "page_url": request.build_absolute_uri(),
             "quiz_url": request.build_absolute_uri(lead.quiz.get_absolute_url()),

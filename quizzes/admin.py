@@ -21,6 +21,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from core.admin import BoundedFormsetsMixin, CappedInlineMixin, SafeDateHierarchyMixin
+from quizzes.admin_translating import (
+    PARAM,
+    TranslatingAdminMixin,
+    requested_language,
+    translating,
+)
 from quizzes.blocks import rule_problems
 from quizzes.branding import AA_TEXT, contrast
 from quizzes.models import (
@@ -46,6 +52,7 @@ from quizzes.services import (
     quiz_publish,
     quiz_unpublish,
 )
+from quizzes.translating import language_label, quiz_progress
 
 
 def _quiz_being_edited(request: HttpRequest) -> Quiz | None:
@@ -194,7 +201,7 @@ class ChoiceForm(BuilderFormMixin, forms.ModelForm):
         )
 
 
-class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
+class ChoiceInline(TranslatingAdminMixin, CappedInlineMixin, nested_admin.NestedTabularInline):
     model = Choice
     form = ChoiceForm
     fk_name = "question"
@@ -228,7 +235,7 @@ class ChoiceInline(CappedInlineMixin, nested_admin.NestedTabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class QuestionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
+class QuestionInline(TranslatingAdminMixin, CappedInlineMixin, nested_admin.NestedStackedInline):
     model = Question
     form = QuestionForm
     extra = 0
@@ -277,7 +284,7 @@ class QuestionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class CategoryInline(CappedInlineMixin, nested_admin.NestedTabularInline):
+class CategoryInline(TranslatingAdminMixin, CappedInlineMixin, nested_admin.NestedTabularInline):
     model = Category
     form = CategoryForm
     extra = 0
@@ -287,6 +294,7 @@ class CategoryInline(CappedInlineMixin, nested_admin.NestedTabularInline):
     sortable_field_name = "order"
 
     def get_queryset(self, request):
+        self._request = request  # the band links keep the page's translation mode
         return super().get_queryset(request).annotate(band_count=Count("bands"))
 
     @admin.display(description="bands and advice")
@@ -295,14 +303,16 @@ class CategoryInline(CappedInlineMixin, nested_admin.NestedTabularInline):
             return "After saving: bands (Weak, Fair, Strong) with advice."
         count = getattr(category, "band_count", None)
         count = category.bands.count() if count is None else count
+        language = translating(self._request) if getattr(self, "_request", None) else ""
         return format_html(
             '<a href="{}">{}</a>',
-            reverse("admin:quizzes_category_change", args=[category.pk]),
+            reverse("admin:quizzes_category_change", args=[category.pk])
+            + (f"?{PARAM}={language}" if language else ""),
             f"{count} band{'s' if count != 1 else ''}: edit" if count else "Add bands and advice",
         )
 
 
-class CategoryBandInline(admin.StackedInline):
+class CategoryBandInline(TranslatingAdminMixin, admin.StackedInline):
     model = CategoryBand
     extra = 0
     max_num = MAX_TIERS
@@ -310,13 +320,31 @@ class CategoryBandInline(admin.StackedInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TranslatingAdminMixin, admin.ModelAdmin):
     """A category's bands: its result line names the visitor's band and gives its advice.
     Reached from the quiz page (the category's "bands and advice" link)."""
 
     inlines = [CategoryBandInline]
     fields = ["quiz", "name", "coverage"]
     readonly_fields = ["quiz", "coverage"]
+    change_form_template = "admin/quizzes/translating_change_form.html"
+
+    def get_fieldsets(self, request, obj=None):
+        quiz = obj.quiz if obj else None
+        request._quizfunnel_translating = requested_language(request, quiz.language) if quiz else ""
+        return super().get_fieldsets(request, obj)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        language = translating(request)
+        context |= {
+            "translating": language,
+            "translating_label": language_label(language) if language else "",
+            "original_url": request.path,
+        }
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def response_change(self, request, obj):
+        return _keep_translating(request, super().response_change(request, obj))
 
     def has_module_permission(self, request) -> bool:
         return False  # edited from its quiz, not listed on the admin's index
@@ -337,7 +365,7 @@ class CategoryAdmin(admin.ModelAdmin):
         )
 
 
-class TierInline(CappedInlineMixin, nested_admin.NestedStackedInline):
+class TierInline(TranslatingAdminMixin, CappedInlineMixin, nested_admin.NestedStackedInline):
     model = Tier
     extra = 0
     max_num = MAX_TIERS
@@ -441,7 +469,7 @@ class BlockConditionInline(CappedInlineMixin, nested_admin.NestedStackedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ResultBlockInline(CappedInlineMixin, nested_admin.NestedStackedInline):
+class ResultBlockInline(TranslatingAdminMixin, CappedInlineMixin, nested_admin.NestedStackedInline):
     """Blocks on the result, shown in order when their conditions hold."""
 
     model = ResultBlock
@@ -484,6 +512,44 @@ class ResultBlockInline(CappedInlineMixin, nested_admin.NestedStackedInline):
             '<ul class="qf-block-problems">{}</ul>',
             format_html_join("", "<li>⚠ {}</li>", ((p,) for p in problems)),
         )
+
+
+def _keep_translating(request: HttpRequest, response):
+    """A save that comes back to the same page comes back in the same language."""
+    language = translating(request)
+    url = getattr(response, "url", "")
+    if language and url and url.split("?")[0] == request.path and f"{PARAM}=" not in url:
+        response["Location"] = url + ("&" if "?" in url else "?") + f"{PARAM}={language}"
+    return response
+
+
+class QuizForm(forms.ModelForm):
+    """The quiz's own fields; its further languages as boxes to tick, not JSON."""
+
+    languages = forms.MultipleChoiceField(
+        label="Translated into",
+        choices=settings.LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Visitors may take the quiz in these languages too. Publishing needs "
+        "every text translated into each.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "language" in self.fields:
+            # A post without it (an older page, a script) keeps the quiz's language.
+            self.fields["language"].required = False
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.instance.language
+
+    def clean(self):
+        cleaned = super().clean()
+        default = cleaned.get("language") or self.instance.language
+        chosen = set(cleaned.get("languages") or [])
+        cleaned["languages"] = [c for c, _ in settings.LANGUAGES if c in chosen and c != default]
+        return cleaned
 
 
 def _descend(formset):
@@ -558,7 +624,9 @@ def embed_snippets(quiz: Quiz) -> list[tuple[str, str]]:
 
 
 @admin.register(Quiz)
-class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
+class QuizAdmin(TranslatingAdminMixin, BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
+    form = QuizForm
+    change_form_template = "admin/quizzes/translating_change_form.html"
     list_display = ["title", "slug", "status", "question_total", "lead_total", "published_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
@@ -570,6 +638,7 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
         "visitor_link",
         "embed_snippet",
         "blocks_preview",
+        "translation_status",
     ]
     inlines = [CategoryInline, TierInline, QuestionInline, HiddenFieldInline, ResultBlockInline]
     actions = ["publish", "unpublish", "duplicate", "preview"]
@@ -583,6 +652,7 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "start_label"]}),
         ("Look", {"fields": ["brand", "cover_image", "cover_alt"]}),
+        ("Languages", {"fields": ["language", "languages", "translation_status"]}),
         ("Publishing", {"fields": ["status", "published_at", "readiness", "visitor_link"]}),
         ("Visitor experience", {"fields": ["auto_advance"]}),
         (
@@ -629,6 +699,50 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
             url,
             url,
         )
+
+    @admin.display(description="translations")
+    def translation_status(self, quiz: Quiz) -> str:
+        if not quiz.pk:
+            return "Tick a language and save; then translate each text beside its original."
+        states = quiz_progress(quiz)
+        if not states:
+            return "Only the default language. Tick a language above and save to translate."
+        path = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
+        return format_html(
+            '<ul class="qf-languages">{}</ul>',
+            format_html_join(
+                "",
+                '<li>{} {} <a class="button" href="{}?{}={}">Translate into {}</a></li>',
+                (
+                    (
+                        str(state),
+                        "✓" if state.complete else f"({state.total - state.done} to go)",
+                        path,
+                        PARAM,
+                        state.language,
+                        state.label,
+                    )
+                    for state in states
+                ),
+            ),
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        # The first the page asks of the quiz: which language it is translated into here.
+        request._quizfunnel_translating = requested_language(request, obj.language) if obj else ""
+        return super().get_fieldsets(request, obj)
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        language = translating(request)
+        context |= {"translating": language, "original_url": request.path}
+        if language:
+            state = next((s for s in quiz_progress(obj) if s.language == language), None)
+            context |= {
+                "translating_label": language_label(language),
+                "translating_progress": str(state) if state else "",
+                "translating_offered": state is not None,
+            }
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     @admin.display(description="embed snippet")
     def embed_snippet(self, quiz: Quiz) -> str:
@@ -772,8 +886,8 @@ class QuizAdmin(BoundedFormsetsMixin, nested_admin.NestedModelAdmin):
     def response_change(self, request, obj):
         if "_publish" in request.POST:
             self._publish_from_form(request, obj)
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
+            return _keep_translating(request, HttpResponseRedirect(request.path))
+        return _keep_translating(request, super().response_change(request, obj))
 
     def unpublish_view(self, request, quiz_id: int):
         quiz = Quiz.objects.filter(pk=quiz_id).first()

@@ -48,7 +48,7 @@ class AnswerForm(CleanForm):
         self.question = question
         kind = question.kind
         if question.is_choice:
-            options = [(str(c.pk), c.label) for c in question.choices.all()]
+            options = [(str(c.pk), c.tr("label")) for c in question.choices.all()]
             if kind == Question.Kind.MULTIPLE:
                 field = _MultipleChoiceField(
                     choices=options,
@@ -91,8 +91,8 @@ class AnswerForm(CleanForm):
             )
             field.max_length = max_length
             initial = answer.text if answer else ""
-        field.label = question.text
-        field.help_text = question.help_text
+        field.label = question.tr("text")
+        field.help_text = question.tr("help_text")
         self.fields["answer"] = field
         self.initial["answer"] = initial
 

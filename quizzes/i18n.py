@@ -36,6 +36,9 @@ class Translatable(models.Model):
     """A model whose listed text fields may be translated per language."""
 
     TRANSLATED_FIELDS: tuple[str, ...] = ()
+    # Translated fields that may stay as the original (an address that serves every
+    # language): editable, not counted as missing.
+    OPTIONAL_TRANSLATIONS: tuple[str, ...] = ()
 
     translations = models.JSONField(
         default=dict,
@@ -53,3 +56,23 @@ class Translatable(models.Model):
         by_language = self.translations if isinstance(self.translations, dict) else {}
         value = (by_language.get(code) or {}).get(field)
         return value if isinstance(value, str) and value.strip() else original
+
+    def tr_language(self, field: str, language: str | None = None) -> str:
+        """The language ``tr`` shows ``field`` in: ``language`` (default: the active one)
+        when it has a translation there, else ``original`` (the quiz's default)."""
+        code = base_language(language or translation.get_language())
+        by_language = self.translations if isinstance(self.translations, dict) else {}
+        value = (by_language.get(code) or {}).get(field)
+        return code if isinstance(value, str) and value.strip() else ""
+
+    def texts_to_translate(self) -> list[str]:
+        """The translated fields a visitor of this item sees: those with an original text.
+        Models narrow it (a rating's end labels on rating questions only)."""
+        return [
+            name
+            for name in self.TRANSLATED_FIELDS
+            if name not in self.OPTIONAL_TRANSLATIONS and str(getattr(self, name) or "").strip()
+        ]
+
+    def clean_translation(self, field: str, value: str) -> None:
+        """Checks a translation must pass beyond the field's own (ValidationError)."""

@@ -106,6 +106,7 @@ class Quiz(Translatable):
         "lead_form_title",
         "consent_text",
         "scorecard_subject",
+        "cover_alt",
     )
 
     class Status(models.TextChoices):
@@ -274,6 +275,22 @@ class Quiz(Translatable):
     def asks_for_lead(self) -> bool:
         return self.lead_form_position != self.LeadFormPosition.NONE
 
+    def texts_to_translate(self) -> list[str]:
+        texts = super().texts_to_translate()
+        if not self.asks_for_lead:
+            texts = [t for t in texts if t not in ("lead_form_title", "consent_text")]
+        return texts if self.cover_image else [t for t in texts if t != "cover_alt"]
+
+    def clean_translation(self, field: str, value: str) -> None:
+        if field == "scorecard_subject":
+            try:
+                value.format(quiz="", percent="", tier="", name="")
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValidationError(
+                    f"The subject uses a placeholder there is not ({error}); "
+                    "you can use {quiz}, {percent}, {tier} and {name}."
+                ) from None
+
     def offered_languages(self) -> list[str]:
         """The default language first, then the translations offered, each once."""
         known = dict(settings.LANGUAGES)
@@ -349,7 +366,9 @@ class CategoryBand(Translatable):
 
 
 class Tier(Translatable):
-    TRANSLATED_FIELDS = ("name", "headline", "body", "cta_label", "cta_url")
+    TRANSLATED_FIELDS = ("name", "headline", "body", "cta_label", "cta_url", "image_alt")
+    # The same address serves every language unless the marketer gives another.
+    OPTIONAL_TRANSLATIONS = ("cta_url",)
 
     """A band of the overall percent, both ends included (Warm: 50 to 79 %)."""
 
@@ -371,6 +390,11 @@ class Tier(Translatable):
     def __str__(self) -> str:
         return f"{self.name} ({self.min_percent}–{self.max_percent} %)"
 
+    def texts_to_translate(self) -> list[str]:
+        hidden = {"cta_label"} if not self.cta_url else set()
+        hidden |= {"image_alt"} if not self.image else set()
+        return [t for t in super().texts_to_translate() if t not in hidden]
+
     @property
     def is_top(self) -> bool:
         """The quiz's highest tier: tiers cover 0–100 % without gap, so it reaches 100 %."""
@@ -389,7 +413,13 @@ class Tier(Translatable):
 
 
 class Question(Translatable):
-    TRANSLATED_FIELDS = ("text", "help_text", "rating_min_label", "rating_max_label")
+    TRANSLATED_FIELDS = (
+        "text",
+        "help_text",
+        "rating_min_label",
+        "rating_max_label",
+        "image_alt",
+    )
 
     class Kind(models.TextChoices):
         SINGLE = "single", "Single choice"
@@ -436,6 +466,13 @@ class Question(Translatable):
         if errors:
             raise ValidationError(errors)
 
+    def texts_to_translate(self) -> list[str]:
+        hidden = (
+            set() if self.kind == self.Kind.RATING else {"rating_min_label", "rating_max_label"}
+        )
+        hidden |= {"image_alt"} if not self.image else set()
+        return [t for t in super().texts_to_translate() if t not in hidden]
+
     @property
     def is_choice(self) -> bool:
         return self.kind in self.CHOICE_KINDS
@@ -467,7 +504,7 @@ class Question(Translatable):
 
 
 class Choice(Translatable):
-    TRANSLATED_FIELDS = ("label",)
+    TRANSLATED_FIELDS = ("label", "image_alt")
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
     label = models.CharField(max_length=200)
@@ -490,6 +527,10 @@ class Choice(Translatable):
 
     def __str__(self) -> str:
         return self.label
+
+    def texts_to_translate(self) -> list[str]:
+        texts = super().texts_to_translate()
+        return texts if self.image else [t for t in texts if t != "image_alt"]
 
     def clean(self) -> None:
         errors = _alt_required(self, "image", "image_alt")
@@ -553,7 +594,7 @@ class ResultBlock(Translatable):
     """A block on the result (text, a picture, a call to action), shown when its
     conditions hold (quizzes.blocks): all of them, or any; none: always."""
 
-    TRANSLATED_FIELDS = ("headline", "body", "cta_label", "cta_url")
+    TRANSLATED_FIELDS = ("headline", "body", "cta_label", "cta_url", "image_alt")
 
     class Match(models.TextChoices):
         ALL = "all", "All of its conditions hold"

@@ -29,6 +29,7 @@ from quizzes.selectors import (
     result_blocks_all,
     runs_in_progress,
 )
+from quizzes.translating import translation_problems
 
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
@@ -145,8 +146,9 @@ def _display(question: Question, choices: list[Choice], rating: int | None, text
         return "" if rating is None else f"{rating} of {question.rating_max}"
     if question.kind == Question.Kind.TEXT:
         return text
-    # Every chosen label, however many: the column is unbounded text.
-    return ", ".join(c.label for c in choices)
+    # Every chosen label, however many: the column is unbounded text. In the language the
+    # visitor was shown (as the snapshot of what they answered).
+    return ", ".join(c.tr("label") for c in choices)
 
 
 def answer_submit(
@@ -306,6 +308,7 @@ def quiz_problems(*, quiz: Quiz) -> list[str]:
     )
     if quiz.brand_id:
         problems.extend(f"Brand “{quiz.brand.name}”: {p}" for p in quiz.look.problems())
+    problems.extend(translation_problems(quiz=quiz))
     return problems
 
 

@@ -135,7 +135,7 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
         return frame_message(
             request,
             "This quiz can't be shown on this site",
-            f"{site} is not one of the sites allowed to show “{quiz.title}”. If this is your "
+            f"{site} is not one of the sites allowed to show “{quiz.tr('title')}”. If this is your "
             "site, add it to the quiz's “Sites allowed to embed” in Quizfunnel.",
             status=403,
             link=(quiz.get_absolute_url(), "Open the quiz in a new tab"),
@@ -145,6 +145,7 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
         quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
     context = {
         "quiz": quiz,
+        "title": quiz.tr("title"),
         "question_count": count,
         "minutes": quiz.estimated_minutes(count),
         "form": StartForm(initial={"start_key": uuid.uuid4()}),
