@@ -595,6 +595,8 @@ class ResultBlock(Translatable):
     conditions hold (quizzes.blocks): all of them, or any; none: always."""
 
     TRANSLATED_FIELDS = ("headline", "body", "cta_label", "cta_url", "image_alt")
+    # As a tier's: the same address serves every language unless the marketer gives another.
+    OPTIONAL_TRANSLATIONS = ("cta_url",)
 
     class Match(models.TextChoices):
         ALL = "all", "All of its conditions hold"
@@ -630,6 +632,11 @@ class ResultBlock(Translatable):
             errors["cta_label"] = "Give the call to action a label (the button's words)."
         if errors:
             raise ValidationError(errors)
+
+    def texts_to_translate(self) -> list[str]:
+        hidden = {"cta_label"} if not self.cta_url else set()
+        hidden |= {"image_alt"} if not self.image else set()
+        return [t for t in super().texts_to_translate() if t not in hidden]
 
     def rule(self) -> blocks.Rule:
         """The block's conditions as plain values (conditions prefetched)."""
