@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 
 from leads.models import Lead
 from quizzes.branding import FONTS, Look, ink_on
+from quizzes.models import Quiz
 from quizzes.images import srcset
 from quizzes.language import paper_for
 from quizzes.numbers import format_percent
@@ -176,8 +177,10 @@ def scorecard_subject(lead: Lead) -> str:
         "tier": lead.tier_name,
         "name": lead.name or pgettext("subject, no name given", "you"),
     }
-    subject = lead.quiz.scorecard_subject
-    if not subject:
+    quiz = lead.quiz
+    subject = quiz.tr("scorecard_subject") if hasattr(quiz, "tr") else quiz.scorecard_subject
+    # Empty or left at the product's default: the product's words, in the run's language.
+    if subject in ("", Quiz._meta.get_field("scorecard_subject").default):
         subject = _("Your result: %(percent)s (%(tier)s) on %(quiz)s") % {
             **values,
             "percent": format_percent(lead.score_percent),
