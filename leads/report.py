@@ -22,9 +22,9 @@ from django.utils.translation import pgettext
 
 from leads.models import Lead
 from quizzes.branding import FONTS, Look, ink_on
-from quizzes.models import Quiz
 from quizzes.images import srcset
 from quizzes.language import paper_for
+from quizzes.models import Quiz
 from quizzes.numbers import format_percent
 
 SUBJECT_PLACEHOLDERS = ("quiz", "percent", "tier", "name")
