@@ -9,8 +9,11 @@ that *started* within the date range (by their quiz_started event), each one who
 all its events count, even those after the range ends. Filtering the events
 by date instead would cut runs in two, and a step could exceed the one before
 it. Views of the intro come before any attempt and count when they happened
-within the range. A plain reference implementation in
-tests/tracking/test_reports.py checks these numbers on generated event logs.
+within the range. Filtered by a language, a report counts the attempts whose start
+was in it (the `language` of quiz_started: chosen at the start, kept for the run)
+and the views of the intro shown in it. A plain reference implementation in
+tests/tracking/test_reports.py checks these numbers on generated event logs, unfiltered
+and filtered.
 """
 
 from __future__ import annotations
