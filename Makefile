@@ -6,13 +6,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: help install install-dev run dev test test-fast lint format chromium pdf-libs bench bench-smoke clean
+.PHONY: help install install-dev run dev test test-fast lint format chromium pdf-libs gettext messages compilemessages bench bench-smoke clean
 
 help:
 	@echo "make run     install, migrate, load the demo quiz and start web + worker + scheduler"
 	@echo "make dev     the same with DEBUG=true and Django's runserver (tracebacks, reloading)"
 	@echo "make test    install and run the whole test suite (browser tests included)"
 	@echo "make lint    ruff, makemigrations --check, the import contract (lint-imports)"
+	@echo "make messages  update locale/*/django.po from the visitor's sources, compile them"
 	@echo "make bench   the benchmarks, on PostgreSQL (DATABASE_URL)"
 
 $(BIN)/uv:
@@ -32,7 +33,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Like production (DEBUG off, a secret key generated once into var/), on plain HTTP.
-run: install pdf-libs
+run: install pdf-libs compilemessages
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
@@ -50,6 +51,23 @@ pdf-libs:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0; \
 	  else echo "Pango is missing: sudo apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 (PDF scorecards need it)"; fi; }
 
+# GNU gettext (msgfmt) compiles the catalogues; the compiled .mo files are committed too,
+# so the product speaks every language without it.
+gettext:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "gettext is missing: sudo apt-get install -y gettext (the committed .mo files are used)"; fi; }
+
+# locale/*/LC_MESSAGES/django.mo from the .po files (when msgfmt is there).
+compilemessages: install
+	@if command -v msgfmt >/dev/null 2>&1; then $(BIN)/python manage.py compilemessages -v0 --ignore=".venv/*"; fi
+
+# New visitor-facing strings into the catalogues (translate them, then this compiles).
+messages: install-dev gettext
+	$(BIN)/python manage.py visitor_messages
+	$(BIN)/python manage.py compilemessages -v0 --ignore=".venv/*"
+
 # Debian's Chromium for the browser tests (needs root; CI runs as root).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -57,7 +75,7 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Chromium is missing: sudo apt-get install -y chromium (browser tests will be skipped)"; fi; }
 
-test: install-dev chromium
+test: install-dev chromium gettext compilemessages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install-dev

@@ -135,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RejectUnreadableAddressMiddleware",
+    # The visitor's language (?lang, Accept-Language); staff pages stay English.
+    "quizzes.language.VisitorLanguageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -418,9 +420,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = float(env_str("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "quizfunnel@localhost")
 # The visitor's PDF scorecard: A4, or Letter (US and Canada).
-SCORECARD_PAPER = env_str("SCORECARD_PAPER", "A4").upper()
-if SCORECARD_PAPER not in ("A4", "LETTER"):
-    raise ImproperlyConfigured(f"SCORECARD_PAPER={SCORECARD_PAPER!r}: use A4 or Letter.")
+# auto: US Letter for a visitor whose browser names a Letter region (en-US, es-MX, fr-CA),
+# A4 for everyone else (quizzes.language.paper_for); A4 or Letter: always that paper.
+SCORECARD_PAPER = env_str("SCORECARD_PAPER", "auto").upper()
+if SCORECARD_PAPER not in ("AUTO", "A4", "LETTER"):
+    raise ImproperlyConfigured(f"SCORECARD_PAPER={SCORECARD_PAPER!r}: use auto, A4 or Letter.")
 
 LOGIN_URL = "admin:login"
 CSRF_FAILURE_VIEW = "django.views.csrf.csrf_failure"

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-GENERIC_400 = "Something in it was malformed. Please go back and try again."
+GENERIC_400 = gettext_lazy("Something in it was malformed. Please go back and try again.")
 
 
 def error_page(request: HttpRequest, message: str, *, status: int = 400) -> HttpResponse:
@@ -19,14 +21,16 @@ def error_page(request: HttpRequest, message: str, *, status: int = 400) -> Http
 def _why(exception) -> tuple[int, str]:
     if isinstance(exception, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024) or 1
-        return 413, f"That was more data than one form may send (at most {limit} MB)."
+        return 413, _("That was more data than one form may send (at most %(limit)s MB).") % {
+            "limit": limit
+        }
     if isinstance(exception, TooManyFieldsSent):
-        return 400, (
-            f"That form or link had more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields, "
-            "more than any page here uses. Go back and send it again with fewer."
-        )
+        return 400, _(
+            "That form or link had more than %(limit)s fields, more than any page here uses. "
+            "Go back and send it again with fewer."
+        ) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
     if isinstance(exception, TooManyFilesSent):
-        return 400, "That form sent more files than any page here accepts."
+        return 400, _("That form sent more files than any page here accepts.")
     message = getattr(exception, "human_message", None)
     return 400, message or GENERIC_400
 

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.forms import CleanForm, DateField, EmailField, is_ascii_id
 from leads.models import Lead
+from leads.services import TOO_LONG
 from quizzes.models import Quiz
 
 phone_format = RegexValidator(
-    r"^\+?[0-9 ()./-]{5,40}$", "Enter a phone number with digits, spaces and an optional +."
+    r"^\+?[0-9 ()./-]{5,40}$",
+    gettext_lazy("Enter a phone number with digits, spaces and an optional +."),
 )
+
+# Per field, whole sentences (a translator cannot build them from a field's name).
+REQUIRED = {
+    "name": gettext_lazy("Please enter your name."),
+    "company": gettext_lazy("Please enter your company."),
+    "phone": gettext_lazy("Please enter your phone number."),
+}
+
 
 HONEYPOT = "website"
 
@@ -23,21 +35,28 @@ def _limit(field: str) -> int:
 class LeadForm(CleanForm):
     # Lowercased before its length is checked: what is measured is what is stored.
     email = EmailField(
+        label=pgettext_lazy("lead form", "Email"),
         max_length=_limit("email"),
         error_messages={
-            "required": "Please enter your email address.",
-            "invalid": "Please enter a valid email address, such as name@example.com.",
+            "required": gettext_lazy("Please enter your email address."),
+            "invalid": gettext_lazy(
+                "Please enter a valid email address, such as name@example.com."
+            ),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     name = forms.CharField(
-        max_length=_limit("name"), widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=pgettext_lazy("lead form", "Name"),
+        max_length=_limit("name"),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     company = forms.CharField(
+        label=pgettext_lazy("lead form", "Company"),
         max_length=_limit("company"),
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     phone = forms.CharField(
+        label=pgettext_lazy("lead form", "Phone"),
         max_length=_limit("phone"),
         validators=[phone_format],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
@@ -47,7 +66,7 @@ class LeadForm(CleanForm):
     # value marks the lead as spam, and the value itself is not stored.
     website = forms.CharField(
         required=False,
-        label="Leave this field empty",
+        label=gettext_lazy("Leave this field empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
@@ -64,18 +83,18 @@ class LeadForm(CleanForm):
             else:
                 field = self.fields[name]
                 field.required = mode == Quiz.FieldMode.REQUIRED
-                field.error_messages["required"] = f"Please enter your {name}."
-                field.error_messages["max_length"] = (
-                    f"Please keep your {name} under {field.max_length} characters."
-                )
-        self.fields["email"].error_messages["max_length"] = (
-            f"Please keep your email under {_limit('email')} characters."
-        )
+                field.error_messages["required"] = REQUIRED[name]
+                field.error_messages["max_length"] = TOO_LONG[name] % {"limit": field.max_length}
+        self.fields["email"].error_messages["max_length"] = TOO_LONG["email"] % {
+            "limit": _limit("email")
+        }
         if quiz.consent_text:
             consent = self.fields["consent"]
             consent.label = quiz.tr("consent_text")
             consent.required = quiz.consent_required
-            consent.error_messages["required"] = "Please tick the box to agree before continuing."
+            consent.error_messages["required"] = _(
+                "Please tick the box to agree before continuing."
+            )
         else:
             del self.fields["consent"]
 

@@ -16,12 +16,18 @@ from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from leads.blocks import lead_result_blocks
 from leads.models import Lead
 from leads.shown import shown_result
 from quizzes.branding import FONTS, Look, ink_on
 from quizzes.images import srcset
+from quizzes.language import paper_for
+from quizzes.models import Quiz
+from quizzes.numbers import format_percent
 
 SUBJECT_PLACEHOLDERS = ("quiz", "percent", "tier", "name")
 
@@ -111,15 +117,19 @@ def _font_faces(look: Look) -> list[tuple[str, str, int]]:
     return faces
 
 
-def scorecard_language(lead: Lead) -> str | None:
-    """The language the visitor took the quiz in (their attempt's), else the active one."""
-    return lead.attempt.language or None
+def lead_language(lead: Lead) -> str:
+    """The language of the lead's run (chosen at its start), else the quiz's."""
+    codes = dict(settings.LANGUAGES)
+    for code in (getattr(lead.attempt, "language", ""), lead.quiz.language):
+        if code in codes:
+            return code
+    return settings.LANGUAGE_CODE
 
 
 def scorecard_for(lead: Lead, language: str | None = None) -> Scorecard:
     """The scorecard in the visitor's language (see leads.shown)."""
     quiz = lead.quiz
-    shown = shown_result(lead, language or scorecard_language(lead))
+    shown = shown_result(lead, language or lead_language(lead))
     categories = shown.category_scores
     look = quiz.look
     logo, logo_alt = _logo_data_uri(quiz)
@@ -138,7 +148,7 @@ def scorecard_for(lead: Lead, language: str | None = None) -> Scorecard:
         tier_ink=ink_on(lead.tier_colour or "#64748b"),
         headline=shown.headline,
         advice=shown.body,
-        cta_label=(shown.cta_label or "Book a call") if shown.cta_href else "",
+        cta_label=(shown.cta_label or pgettext("button", "Book a call")) if shown.cta_href else "",
         cta_url=shown.cta_href,
         categories=categories,
         weakest=shown.weakest_category,
@@ -156,16 +166,23 @@ def scorecard_for(lead: Lead, language: str | None = None) -> Scorecard:
 
 
 def scorecard_pdf(lead: Lead, *, paper: str | None = None) -> bytes:
-    """The scorecard as a PDF: A4, or US Letter when the setting or `paper` says so."""
+    """The scorecard as a PDF in the run's language: A4, or US Letter when `paper`, the
+    setting or (SCORECARD_PAPER=auto) the visitor's region says so (paper_for)."""
+    with translation.override(lead_language(lead)):
+        return _scorecard_pdf(lead, paper=paper)
+
+
+def _scorecard_pdf(lead: Lead, *, paper: str | None = None) -> bytes:
     from weasyprint import HTML  # loads Pango: only where a PDF is made
 
     card = scorecard_for(lead)
-    size = (paper or settings.SCORECARD_PAPER).upper()
+    size = (paper or paper_for(lead.attempt)).upper()
     html = render_to_string(
         "leads/scorecard_pdf.html",
         {
             "card": card,
             "page_size": "letter" if size == "LETTER" else "A4",
+            "language": translation.get_language(),
             # Emoji in answers render from a bundled font, never as empty boxes.
             "emoji_css": _static_uri("fonts/noto-emoji/noto-emoji.css"),
         },
@@ -178,22 +195,30 @@ def scorecard_filename(lead: Lead) -> str:
 
 
 def scorecard_subject(lead: Lead) -> str:
-    language = scorecard_language(lead)
+    language = lead_language(lead)
     shown = shown_result(lead, language)
     values = {
         "quiz": lead.quiz.tr("title", shown.language),
         "percent": lead.score_percent,
         "tier": shown.tier_name,
-        "name": lead.name or "you",
+        "name": lead.name or pgettext("subject, no name given", "you"),
     }
-    subject = (
-        lead.quiz.tr("scorecard_subject", shown.language)
-        or "Your result: {percent} % ({tier}) on {quiz}"
-    )
+    subject = lead.quiz.tr("scorecard_subject", shown.language)
+    # Empty or left at the product's default: the product's words, in the run's language.
+    if subject in ("", Quiz._meta.get_field("scorecard_subject").default):
+        with translation.override(shown.language):
+            subject = _("Your result: %(percent)s (%(tier)s) on %(quiz)s") % {
+                **values,
+                "percent": format_percent(lead.score_percent),
+            }
+        return subject[:250]
     try:
         return subject.format(**values)[:250]
     except (KeyError, IndexError, ValueError):  # a subject saved around the form's check
-        return f"Your {lead.quiz.title} scorecard: {lead.score_percent} %"
+        return _("Your %(quiz)s scorecard: %(percent)s") % {
+            "quiz": values["quiz"],
+            "percent": format_percent(lead.score_percent),
+        }
 
 
 def scorecard_sender(quiz) -> str:
@@ -204,7 +229,13 @@ def scorecard_sender(quiz) -> str:
 
 
 def scorecard_message(lead: Lead, *, message_id: str) -> EmailMultiAlternatives:
-    """The e-mail: a plain-text part, an HTML part (tables, inline styles) and the PDF."""
+    """The e-mail in the run's language: a plain-text part, an HTML part (tables, inline
+    styles) and the PDF."""
+    with translation.override(lead_language(lead)):
+        return _scorecard_message(lead, message_id=message_id)
+
+
+def _scorecard_message(lead: Lead, *, message_id: str) -> EmailMultiAlternatives:
     card = scorecard_for(lead)
     context = {"card": card}
     message = EmailMultiAlternatives(
@@ -241,10 +272,10 @@ def scorecard_card_png(lead: Lead) -> bytes:
         return font(weight, size)
 
     draw.rectangle([0, 0, width, 14], fill=look.primary)
-    shown = shown_result(lead, scorecard_language(lead))
+    shown = shown_result(lead, lead_language(lead))
     title = lead.quiz.tr("title", shown.language)
     draw.text((64, 56), title, fill=look.text, font=fitted(title, 700, 44, width - 128))
-    draw.text((64, 130), f"{lead.score_percent} %", fill=look.primary, font=font(700, 150))
+    draw.text((64, 130), format_percent(lead.score_percent), fill=look.primary, font=font(700, 150))
     badge_font = font(700, 36)
     badge = shown.tier_name
     badge_width = draw.textlength(badge, font=badge_font) + 48
@@ -260,7 +291,7 @@ def scorecard_card_png(lead: Lead) -> bytes:
         )
         draw.text(
             (width - 64, top),
-            f"{category['percent']} %",
+            format_percent(category["percent"]),
             fill=look.text,
             font=label_font,
             anchor="ra",
@@ -274,7 +305,7 @@ def scorecard_card_png(lead: Lead) -> bytes:
         top += 90
     draw.text(
         (64, height - 84),
-        "Take the quiz and get your own score",
+        _("Take the quiz and get your own score"),
         fill=look.muted,
         font=font(400, 30),
     )

@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.access import SALES
 from core.text import clean_lower, clean_text
@@ -17,6 +19,14 @@ from leads.models import AssignmentCursor, Lead, Note, OwnerChange, StatusChange
 from leads.scoring import Score, ScoredAnswer, TierBand, score_answers, tier_for
 from quizzes.models import Attempt, Question
 from quizzes.selectors import AttemptState, attempt_state, attempt_touches
+
+# The lead form's fields over their length, per field: whole sentences for translators.
+TOO_LONG = {
+    "email": gettext_lazy("Please keep your email under %(limit)s characters."),
+    "name": gettext_lazy("Please keep your name under %(limit)s characters."),
+    "company": gettext_lazy("Please keep your company under %(limit)s characters."),
+    "phone": gettext_lazy("Please keep your phone under %(limit)s characters."),
+}
 
 
 class AttemptIncomplete(ValidationError):
@@ -261,10 +271,11 @@ def _contact_fields(email: str, name: str, company: str, phone: str) -> tuple[st
         limit = Lead._meta.get_field(field).max_length
         if len(value) > limit:
             raise ValidationError(
-                f"Please keep your {field} under {limit} characters.", code="too_long"
+                TOO_LONG[field] % {"limit": limit},
+                code="too_long",
             )
     if not values["email"]:
-        raise ValidationError("Please enter your email address.", code="required")
+        raise ValidationError(_("Please enter your email address."), code="required")
     return tuple(values.values())
 
 

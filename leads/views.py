@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from core.csrf import run_csrf_protect
@@ -23,6 +24,7 @@ from leads.services import (
 from leads.shown import shown_result
 from quizzes.embedding import again_url
 from quizzes.framing import framed_by_quiz_sites, framed_for
+from quizzes.language import activate_for_attempt, activate_for_quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import attempt_get_for_visitor, attempt_state
 
@@ -50,6 +52,7 @@ def _step_url(slug: str, token: str, question_id: int) -> str:
 @framed_by_quiz_sites
 def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
+    activate_for_attempt(request, attempt)
     quiz = attempt.quiz
     has_lead = hasattr(attempt, "lead")
     if not quiz.asks_for_lead and not has_lead:
@@ -61,7 +64,7 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         state = attempt_state(attempt=attempt)
         if request.method == "POST":
             return render_problem(
-                request, "Your details are saved.", link=(_next(attempt, state), "Go on")
+                request, _("Your details are saved."), link=(_next(attempt, state), _("Go on"))
             )
         return redirect(_next(attempt, state))
     status = 200
@@ -109,8 +112,8 @@ def details(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 def _unanswered(request: HttpRequest, state, slug: str, token: str) -> HttpResponse:
     return render_problem(
         request,
-        "Please answer every question before sending your details.",
-        link=(_step_url(slug, token, state.path.current), "Go to the next question"),
+        _("Please answer every question before sending your details."),
+        link=(_step_url(slug, token, state.path.current), _("Go to the next question")),
     )
 
 
@@ -120,6 +123,7 @@ def _unanswered(request: HttpRequest, state, slug: str, token: str) -> HttpRespo
 @framed_by_quiz_sites
 def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
+    activate_for_attempt(request, attempt)
     lead = Lead.objects.filter(attempt=attempt).select_related("tier").first()
     if lead is None and not attempt.quiz.asks_for_lead:
         lead = result_anonymous(attempt=attempt)  # an unsaved stand-in, or None
@@ -156,6 +160,7 @@ def result(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 def result_pdf(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     """The visitor's scorecard as a PDF, the same one the e-mail carries."""
     attempt = attempt_get_for_visitor(slug=slug, token=token)
+    activate_for_attempt(request, attempt)
     lead = Lead.objects.filter(attempt=attempt).select_related("tier", "quiz__brand").first()
     if lead is None:
         return redirect(reverse("leads:details", kwargs={"slug": slug, "token": token}))
@@ -182,7 +187,7 @@ def _shared(slug: str, share_token: str) -> Lead:
         .first()
     )
     if lead is None:
-        raise Http404("No such scorecard.")
+        raise Http404(_("No such scorecard."))
     return lead
 
 
@@ -190,6 +195,7 @@ def _shared(slug: str, share_token: str) -> Lead:
 def share(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
     """What a visitor shares: score, tier and category bars; no name, e-mail or answers."""
     lead = _shared(slug, share_token)
+    activate_for_quiz(request, lead.quiz)
     card_url = request.build_absolute_uri(
         reverse("leads:share_card", kwargs={"slug": slug, "share_token": share_token})
     )
@@ -211,6 +217,7 @@ def share(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
 def share_card(request: HttpRequest, slug: str, share_token: str) -> HttpResponse:
     """The share page's preview picture (Open Graph / Twitter card), 1200 × 630 PNG."""
     lead = _shared(slug, share_token)
+    activate_for_quiz(request, lead.quiz)
     response = HttpResponse(scorecard_card_png(lead), content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response

@@ -9,11 +9,13 @@ in `quizzes.services.answer_submit`, whose message the view puts on the form.
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.forms import CleanForm, is_ascii_id
 from quizzes.models import Answer, Question
 
-NOT_AN_OPTION = "That answer is not one of this question's options."
+NOT_AN_OPTION = gettext_lazy("That answer is not one of this question's options.")
 
 
 class _AnyId:
@@ -67,7 +69,10 @@ class AnswerForm(CleanForm):
                 chosen = list(answer.choices.all()) if answer else []
                 initial = str(chosen[0].pk) if chosen else None
         elif kind == Question.Kind.RATING:
-            scale = f"Choose a value from {question.rating_min} to {question.rating_max}."
+            scale = _("Choose a value from %(low)s to %(high)s.") % {
+                "low": question.rating_min,
+                "high": question.rating_max,
+            }
             field = _RatingField(
                 choices=[(str(v), str(v)) for v in question.rating_values()],
                 coerce=_whole_number,
@@ -112,5 +117,5 @@ def _whole_number(value: str) -> int:
     text = str(value).strip()
     digits = text.removeprefix("-")
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 6):
-        raise forms.ValidationError("Choose a value on the scale.")
+        raise forms.ValidationError(_("Choose a value on the scale."))
     return int(text)

@@ -795,6 +795,8 @@ class Attempt(models.Model):
     language = models.CharField(
         max_length=8, blank=True, help_text="The language the visitor was shown the quiz in."
     )
+    # The browser's language tag that chose it (en-US): its region picks the PDF's paper.
+    locale = models.CharField(max_length=16, blank=True)
     embedded_on = models.CharField(max_length=2000, blank=True)
     embed_origin = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(default=timezone.now)

@@ -15,12 +15,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.text import clean_text
 from core.visitor import Visitor
 from quizzes import signals
 from quizzes.embedding import HiddenValues
 from quizzes.models import Answer, Attempt, Choice, HiddenField, Question, Quiz
+from quizzes.numbers import format_number
 from quizzes.selectors import (
     AttemptState,
     attempt_state,
@@ -34,10 +36,14 @@ from quizzes.translating import translation_problems
 TEXT_ANSWER_MAX = Answer._meta.get_field("text").max_length
 
 
-def quiz_view(*, quiz: Quiz, preview: bool, visitor: Visitor | None = None) -> None:
-    """A visitor saw the quiz's intro page."""
+def quiz_view(
+    *, quiz: Quiz, preview: bool, visitor: Visitor | None = None, language: str = ""
+) -> None:
+    """A visitor saw the quiz's intro page (in `language`)."""
     with transaction.atomic():
-        signals.quiz_viewed.send(sender=Quiz, quiz=quiz, preview=preview, visitor=visitor)
+        signals.quiz_viewed.send(
+            sender=Quiz, quiz=quiz, preview=preview, visitor=visitor, language=language
+        )
 
 
 def question_show(
@@ -63,6 +69,8 @@ def attempt_start(
     hidden: HiddenValues | None = None,
     embedded_on: str = "",
     embed_origin: str = "",
+    language: str = "",
+    locale: str = "",
 ) -> tuple[Attempt, bool]:
     """Start an attempt, or return the one this start form already began.
 
@@ -70,6 +78,8 @@ def attempt_start(
     now: everything later in the attempt is credited to them. It keeps the hidden
     fields that fit (`hidden.kept`); each that did not is counted on its HiddenField,
     once per attempt. `embedded_on` and `embed_origin`: the page that framed it.
+    `language`: the one the visitor is shown the run in (every later step, the e-mail and
+    the PDF follow it; default the quiz's); `locale`: the browser's tag that chose it.
     """
     hidden = hidden or HiddenValues()
     with transaction.atomic():
@@ -88,6 +98,8 @@ def attempt_start(
                     hidden_fields=hidden.kept,
                     embedded_on=embedded_on,
                     embed_origin=embed_origin,
+                    language=language or quiz.language,
+                    locale=locale[:16],
                 )
         except IntegrityError:
             # The same start form posted twice at the same moment: the other won.
@@ -118,26 +130,29 @@ def _clean_answer(
     wanted = set(choice_ids)
     choices = [c for c in question.choices.all() if c.pk in wanted] if choice_ids else []
     if len(choices) != len(set(choice_ids)):
-        raise ValidationError("That answer is not one of this question's options.", "bad_choice")
+        raise ValidationError(_("That answer is not one of this question's options."), "bad_choice")
     if question.kind in (Question.Kind.SINGLE, Question.Kind.YES_NO) and len(choices) > 1:
-        raise ValidationError("Choose one answer only.", "too_many")
+        raise ValidationError(_("Choose one answer only."), "too_many")
     if (
         question.kind == Question.Kind.RATING
         and rating is not None
         and rating not in question.rating_values()
     ):
         raise ValidationError(
-            f"Choose a value from {question.rating_min} to {question.rating_max}.", "bad_rating"
+            _("Choose a value from %(low)s to %(high)s.")
+            % {"low": question.rating_min, "high": question.rating_max},
+            "bad_rating",
         )
     if len(text) > TEXT_ANSWER_MAX:
         # Written as the counter under the box writes it (1,000).
         raise ValidationError(
-            f"Keep the answer to {TEXT_ANSWER_MAX:,} characters or fewer (it has {len(text):,}).",
+            _("Keep the answer to %(limit)s characters or fewer (it has %(length)s).")
+            % {"limit": format_number(TEXT_ANSWER_MAX), "length": format_number(len(text))},
             "too_long",
         )
     empty = not choices and rating is None and not text.strip()
     if empty and question.required:
-        raise ValidationError("Please answer this question to continue.", "required")
+        raise ValidationError(_("Please answer this question to continue."), "required")
     return choices, empty
 
 
@@ -181,11 +196,11 @@ def answer_submit(
         )
         if attempt.is_finished:
             raise AttemptFinished(
-                "This quiz is finished and its answers are final.", code="finished"
+                _("This quiz is finished and its answers are final."), code="finished"
             )
         state = attempt_state(attempt=attempt, questions=questions)
         if question_id not in state.path.ids:
-            raise ValidationError("That question is not part of this quiz run.", "off_path")
+            raise ValidationError(_("That question is not part of this quiz run."), "off_path")
         question = state.questions[question_id]
         choices, skipped = _clean_answer(question, choice_ids, rating, text)
         values = {

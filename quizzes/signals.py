@@ -10,7 +10,7 @@ rolls back with the action itself.
 from django.dispatch import Signal
 
 # A visitor saw a quiz's intro page. Provides: quiz (Quiz), preview (bool),
-# visitor (core.visitor.Visitor or None).
+# visitor (core.visitor.Visitor or None), language (str, the page's language code).
 quiz_viewed = Signal()
 
 # A question was shown to the visitor (any time it is rendered; receivers keep

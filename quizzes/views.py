@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.static import serve as static_serve
 from django_htmx.http import push_url
@@ -24,6 +26,7 @@ from quizzes.embedding import (
 )
 from quizzes.forms import AnswerForm, StartForm
 from quizzes.framing import frame_message, framed_by_quiz_sites, framed_for
+from quizzes.language import activate_for_attempt, activate_for_quiz
 from quizzes.models import Attempt, Question, Quiz
 from quizzes.rendering import INVALID, render_card, render_problem
 from quizzes.selectors import (
@@ -88,9 +91,12 @@ CLOSED = 410
 
 def _visitor_quiz(request: HttpRequest, slug: str, preview: bool) -> Quiz | HttpResponse:
     try:
-        return quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
+        quiz = quiz_get_for_visitor(slug=slug, preview_user=request.user if preview else None)
     except QuizClosed as closed:
+        activate_for_quiz(request, closed.quiz)
         return render_card(request, "quizzes/closed.html", {"quiz": closed.quiz}, status=CLOSED)
+    activate_for_quiz(request, quiz)
+    return quiz
 
 
 # The most parameters of a link the start form carries on (hidden fields, embed.js's).
@@ -123,26 +129,37 @@ def intro(request: HttpRequest, slug: str) -> HttpResponse:
             raise
         return frame_message(
             request,
-            "This quiz is not available",
-            f"There is no published quiz “{slug[:80]}” here. If this is your site: check the "
-            "data-quiz of the embed snippet, and that the quiz is published.",
+            _("This quiz is not available"),
+            _(
+                "There is no published quiz “%(slug)s” here. If this is your site: check the "
+                "data-quiz of the embed snippet, and that the quiz is published."
+            )
+            % {"slug": slug[:80]},
             status=404,
         )
     if isinstance(quiz, HttpResponse):
         return quiz
     if embed.embedded and not origin_allowed(embed.origin, quiz.embed_origins):
-        site = embed.origin or "This site"
+        site = embed.origin or _("This site")
         return frame_message(
             request,
-            "This quiz can't be shown on this site",
-            f"{site} is not one of the sites allowed to show “{quiz.tr('title')}”. If this is your "
-            "site, add it to the quiz's “Sites allowed to embed” in Quizfunnel.",
+            _("This quiz can't be shown on this site"),
+            _(
+                "%(site)s is not one of the sites allowed to show “%(quiz)s”. If this is your "
+                "site, add it to the quiz's “Sites allowed to embed” in Quizfunnel."
+            )
+            % {"site": site, "quiz": quiz.tr("title")},
             status=403,
-            link=(quiz.get_absolute_url(), "Open the quiz in a new tab"),
+            link=(quiz.get_absolute_url(), _("Open the quiz in a new tab")),
         )
     count = quiz.question_count()
     if request.method == "GET":
-        quiz_view(quiz=quiz, preview=preview or not quiz.is_published, visitor=request.tracking)
+        quiz_view(
+            quiz=quiz,
+            preview=preview or not quiz.is_published,
+            visitor=request.tracking,
+            language=request.LANGUAGE_CODE,
+        )
     context = {
         "quiz": quiz,
         "title": quiz.tr("title"),
@@ -180,19 +197,22 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     quiz = _visitor_quiz(request, slug, preview)
     if isinstance(quiz, HttpResponse):
         return quiz
+    language, region = activate_for_quiz(request, quiz)
     form = StartForm(request.POST)
     if not form.is_valid():
         return render_problem(
             request,
-            "The start form was incomplete. Please start the quiz again.",
+            _("The start form was incomplete. Please start the quiz again."),
             status=INVALID,
-            link=(quiz.get_absolute_url(), "Back to the quiz"),
+            link=(quiz.get_absolute_url(), _("Back to the quiz")),
         )
-    attempt, _ = attempt_start(
+    attempt, _created = attempt_start(
         quiz=quiz,
         start_key=form.cleaned_data["start_key"],
         is_preview=preview or not quiz.is_published,
         visitor=request.tracking,
+        language=language,
+        locale=f"{language}-{region}" if region else language,
         **_hidden_and_embed(request, quiz),
     )
     return framed_for(
@@ -205,14 +225,15 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
 @framed_by_quiz_sites
 def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpResponse:
     attempt = attempt_get_for_visitor(slug=slug, token=token)
+    activate_for_attempt(request, attempt)
     result_link = (
         reverse("leads:result", kwargs={"slug": slug, "token": token}),
-        "See your result",
+        _("See your result"),
     )
     if attempt.is_finished:
         if request.method == "POST":
             return render_problem(
-                request, "This quiz is finished and its answers are final.", link=result_link
+                request, _("This quiz is finished and its answers are final."), link=result_link
             )
         return redirect(result_link[0])
     if _owes_lead_form(attempt):
@@ -221,8 +242,8 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
         if request.method == "POST":
             return render_problem(
                 request,
-                "Please tell us where to send your scorecard first.",
-                link=(details, "Go to the form"),
+                _("Please tell us where to send your scorecard first."),
+                link=(details, _("Go to the form")),
             )
         return redirect(details)
     if request.method != "POST":
@@ -266,8 +287,8 @@ def step(request: HttpRequest, slug: str, token: str, question_id: int) -> HttpR
     if question_id not in state.path.ids:
         return render_problem(
             request,
-            "That question is not part of this quiz run, so the answer was not saved.",
-            link=(next_url(attempt, state.path.current), "Go to your current question"),
+            _("That question is not part of this quiz run, so the answer was not saved."),
+            link=(next_url(attempt, state.path.current), _("Go to your current question")),
         )
     return _step_page(request, attempt, state, question_id, form=form, status=INVALID)
 
@@ -297,7 +318,8 @@ def _step_page(
         "position": position,
         "total": path.total,
         "progress": round(100 * (position - 1) / path.total),
-        "progress_label": f"Question {position} of {path.total}",
+        "progress_label": pgettext("progress label", "Question %(position)s of %(total)s")
+        % {"position": position, "total": path.total},
         "back_url": step_url(attempt, previous) if previous else None,
         "action": step_url(attempt, question_id),
         # With pictures on its choices, a question shows them as tiles.

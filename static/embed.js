@@ -4,8 +4,9 @@
  *
  * data-mode: "inline" (default; a frame in place of the tag, as tall as its content),
  * "popup" (a button opening the quiz over the page) or "slider" (a button opening it
- * in a side panel); data-button-text: the button's words. Quizfunnel.open("SLUG")
- * opens a quiz in the popup from any script.
+ * in a side panel); data-button-text: the button's words; data-lang: the quiz's language
+ * ("de"; default: the visitor's browser chooses among the quiz's languages).
+ * Quizfunnel.open("SLUG") opens a quiz in the popup from any script.
  *
  * The frame is told this page's origin, URL and referrer (its utm_*, click ids and the
  * quiz's hidden fields are read from them). Messages are taken only from the quiz's
@@ -21,6 +22,38 @@
   var URL_MAX = 2000;
   var instances = [];
   var api = (window.Quizfunnel = window.Quizfunnel || {});
+  // The few words this script writes on the host page itself, in the quiz's language
+  // (data-lang) or else the page's (<html lang>). The quiz's own pages are translated by
+  // the server (locale/).
+  var lang = (script.getAttribute("data-lang") || "").toLowerCase().split("-")[0];
+  var WORDS = {
+    de: {
+      refused: "Dieses Quiz konnte hier nicht angezeigt werden: Diese Website gehört vielleicht nicht zu den für das Quiz erlaubten Websites. ",
+      newTab: "Quiz in einem neuen Tab öffnen",
+      close: "Quiz schließen",
+      take: "Zum Quiz"
+    },
+    fr: {
+      refused: "Ce quiz n’a pas pu être affiché ici : ce site ne fait peut-être pas partie des sites autorisés pour ce quiz. ",
+      newTab: "Ouvrir le quiz dans un nouvel onglet",
+      close: "Fermer le quiz",
+      take: "Répondre au quiz"
+    },
+    es: {
+      refused: "Este cuestionario no se pudo mostrar aquí: puede que este sitio no sea uno de los sitios permitidos del cuestionario. ",
+      newTab: "Abrir el cuestionario en una pestaña nueva",
+      close: "Cerrar el cuestionario",
+      take: "Hacer el cuestionario"
+    },
+    en: {
+      refused: "This quiz could not be shown here: this site may not be one of the quiz's allowed sites. ",
+      newTab: "Open the quiz in a new tab",
+      close: "Close the quiz",
+      take: "Take the quiz"
+    }
+  };
+  var words = WORDS[lang] ||
+    WORDS[(document.documentElement.lang || "").toLowerCase().split("-")[0]] || WORDS.en;
 
   function bounded(url) {
     var parsed;
@@ -37,6 +70,7 @@
     params.set("qf_origin", window.location.origin);
     params.set("qf_page", bounded(window.location.href));
     if (document.referrer) params.set("qf_ref", bounded(document.referrer));
+    if (lang) params.set("lang", lang);
     return host + "/q/" + encodeURIComponent(slug) + "/?" + params.toString();
   }
 
@@ -97,13 +131,12 @@
     var note = document.createElement("p");
     note.className = "quizfunnel-refused";
     note.setAttribute("role", "status");
-    note.appendChild(document.createTextNode(
-      "This quiz could not be shown here: this site may not be one of the quiz's allowed sites. "));
+    note.appendChild(document.createTextNode(words.refused));
     var link = document.createElement("a");
     link.href = host + "/q/" + encodeURIComponent(instance.slug) + "/";
     link.target = "_blank";
     link.rel = "noopener";
-    link.textContent = "Open the quiz in a new tab";
+    link.textContent = words.newTab;
     note.appendChild(link);
     instance.iframe.style.display = "none";
     instance.iframe.parentNode.insertBefore(note, instance.iframe.nextSibling);
@@ -183,7 +216,7 @@
     var close = document.createElement("button");
     close.type = "button";
     close.className = "quizfunnel-close";
-    close.setAttribute("aria-label", "Close the quiz");
+    close.setAttribute("aria-label", words.close);
     close.innerHTML = "&times;";
     var bar = document.createElement("div");
     bar.className = "quizfunnel-bar";
@@ -274,7 +307,7 @@
     button.type = "button";
     button.className = "quizfunnel-button";
     button.setAttribute("aria-haspopup", "dialog");
-    button.textContent = script.getAttribute("data-button-text") || "Take the quiz";
+    button.textContent = script.getAttribute("data-button-text") || words.take;
     button.addEventListener("click", function () { instance.open(); });
     script.parentNode.insertBefore(button, script);
   }

@@ -36,9 +36,11 @@
     var tip = document.createElement("p");
     tip.className = "hint key-tip";
     var last = rating ? "" : String.fromCharCode(64 + Math.min(list.length, 26));
+    // The words come translated in the page (the form's data-*).
     tip.textContent = rating
-      ? "Tip: type a number to choose, Enter to go on."
-      : "Tip: press A–" + last + " (or 1–" + Math.min(list.length, 9) + ") to choose, Enter to go on.";
+      ? form.dataset.tipRating || "Tip: type a number to choose, Enter to go on."
+      : (form.dataset.tipKeys || "Tip: press A–{last} (or 1–{digits}) to choose, Enter to go on.")
+          .replace("{last}", last).replace("{digits}", String(Math.min(list.length, 9)));
     form.querySelector(".actions").insertAdjacentElement("beforebegin", tip);
   }
 

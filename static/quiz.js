@@ -8,9 +8,15 @@
     if (!note) return;
     var limit = Number(box.dataset.limit);
     var used = Array.from(box.value).length; // characters, as the server counts them
-    var text = used.toLocaleString("en") + " of " + limit.toLocaleString("en") + " characters";
-    if (used > limit) text += ": " + (used - limit).toLocaleString("en") + " too many.";
-    else text += ".";
+    // The words come translated in the page (data-*), the numbers in the page's language.
+    var lang = document.documentElement.lang || "en";
+    function n(value) { return value.toLocaleString(lang); }
+    var text = (note.dataset.used || "{used} of {limit} characters.")
+      .replace("{used}", n(used)).replace("{limit}", n(limit));
+    if (used > limit) {
+      text = (note.dataset.over || "{used} of {limit} characters: {over} too many.")
+        .replace("{used}", n(used)).replace("{limit}", n(limit)).replace("{over}", n(used - limit));
+    }
     note.textContent = text;
     note.classList.toggle("over", used > limit);
   }

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from core.forms import CleanForm, DateField
@@ -13,6 +14,12 @@ class ReportFilterForm(CleanForm):
     quiz = forms.ModelChoiceField(queryset=Quiz.objects.order_by("title"), empty_label=None)
     start = DateField(label="From")
     end = DateField(label="To")
+    language = forms.ChoiceField(
+        label="Language",
+        required=False,
+        choices=[("", "Any language"), *settings.LANGUAGES],
+        help_text="The language the visitor took the quiz in (the events' language).",
+    )
     unit = forms.ChoiceField(
         label="Count",
         choices=[("attempts", "Unique attempts"), ("visitors", "Unique visitors")],
@@ -29,6 +36,7 @@ class ReportFilterForm(CleanForm):
             "start": (today - timedelta(days=29)).isoformat(),
             "end": today.isoformat(),
             "unit": "attempts",
+            "language": "",
         }
         data.update({k: v for k, v in query.items() if k in data and v})
         return cls(data)

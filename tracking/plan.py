@@ -142,6 +142,16 @@ HIDDEN_FIELDS = Prop(
         "from the quiz link or the embedding page; rules read one as hidden.NAME."
     ),
 )
+LANGUAGE = Prop(
+    "language",
+    "string",
+    required=False,
+    max_length=8,
+    description=(
+        "The language the visitor was shown the quiz in (en, de, fr, es): chosen at the start "
+        "(?lang, else the browser's, else the quiz's default) and kept for the run."
+    ),
+)
 TIME_VISIBLE = Prop(
     "time_visible_ms", "integer", required=False, description="How long the card was on screen."
 )
@@ -151,7 +161,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "quiz_viewed",
         "A visitor saw a quiz's intro page.",
         Frequency.ANY,
-        (Prop("preview", "boolean", required=False),),
+        (Prop("preview", "boolean", required=False), LANGUAGE),
         view=True,
     ),
     EventSpec(
@@ -168,13 +178,14 @@ EVENTS: tuple[EventSpec, ...] = (
                 max_length=2000,
                 description="The page that embedded the quiz (embed.js), without its fragment.",
             ),
+            LANGUAGE,
         ),
     ),
     EventSpec(
         "question_viewed",
         "A question was shown to the visitor for the first time in this attempt.",
         Frequency.ONCE_PER_QUESTION,
-        QUESTION,
+        (*QUESTION, LANGUAGE),
         client_properties=(TIME_VISIBLE,),
         view=True,
     ),
@@ -182,7 +193,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "question_answered",
         "A question was answered for the first time in this attempt.",
         Frequency.ONCE_PER_QUESTION,
-        QUESTION + ANSWER,
+        QUESTION + ANSWER + (LANGUAGE,),
     ),
     EventSpec(
         "answer_changed",
@@ -193,6 +204,7 @@ EVENTS: tuple[EventSpec, ...] = (
         + (
             Prop("previous_answer", "string", required=False, max_length=1000, personal=True),
             Prop("previous_points", "integer"),
+            LANGUAGE,
         ),
     ),
     EventSpec(
@@ -203,6 +215,7 @@ EVENTS: tuple[EventSpec, ...] = (
             Prop("questions_answered", "integer", description="Questions on the path."),
             Prop("duration_ms", "integer", description="From quiz_started to now."),
             HIDDEN_FIELDS,
+            LANGUAGE,
         ),
     ),
     EventSpec(
@@ -238,6 +251,7 @@ EVENTS: tuple[EventSpec, ...] = (
                 description="False when the form came before the questions (no score yet).",
             ),
             HIDDEN_FIELDS,
+            LANGUAGE,
         ),
     ),
     EventSpec(
@@ -253,6 +267,7 @@ EVENTS: tuple[EventSpec, ...] = (
             Prop("tier", "string"),
             Prop("top_tier", "boolean", description="The quiz's highest tier (a hot lead)."),
             Prop("category_scores", "list", description="name, points, max_points, percent."),
+            LANGUAGE,
         ),
     ),
     EventSpec(
@@ -272,13 +287,14 @@ EVENTS: tuple[EventSpec, ...] = (
             ),
             Prop("silent_minutes", "integer", description="Minutes since the last activity."),
             Prop("resume_url", "string", description="Where the visitor picks up (absolute path)."),
+            LANGUAGE,
         ),
     ),
     EventSpec(
         "result_viewed",
         "The visitor saw their result page.",
         Frequency.ONCE_PER_ATTEMPT,
-        (Prop("percent", "integer"), Prop("tier", "string")),
+        (Prop("percent", "integer"), Prop("tier", "string"), LANGUAGE),
         client_properties=(
             TIME_VISIBLE,
             Prop("read_depth_percent", "integer", required=False, description="Deepest scroll."),

@@ -22,7 +22,12 @@ from tracking.services import event_record
 ANSWER_SHOWN_MAX = PLAN["question_answered"].props_by_name["answer"].max_length
 
 
-def _answer_properties(answer, choice_ids: list[int], position: int) -> dict:
+def _language(attempt) -> str | None:
+    """The run's language (Attempt.language, chosen at its start); None for older runs."""
+    return (attempt.language or None) if attempt is not None else None
+
+
+def _answer_properties(answer, choice_ids: list[int], position: int, attempt) -> dict:
     return {
         "question_id": answer.question_id,
         "position": position,
@@ -33,11 +38,17 @@ def _answer_properties(answer, choice_ids: list[int], position: int) -> dict:
         "max_points": answer.max_points,
         "category": answer.category_name,
         "skipped": answer.skipped,
+        "language": _language(attempt),
     }
 
 
-def on_quiz_viewed(sender, *, quiz, preview, visitor=None, **kwargs):
-    event_record(name="quiz_viewed", quiz=quiz, properties={"preview": preview}, visitor=visitor)
+def on_quiz_viewed(sender, *, quiz, preview, visitor=None, language="", **kwargs):
+    event_record(
+        name="quiz_viewed",
+        quiz=quiz,
+        properties={"preview": preview, "language": language or None},
+        visitor=visitor,
+    )
 
 
 def on_attempt_started(sender, *, attempt, visitor=None, **kwargs):
@@ -49,6 +60,7 @@ def on_attempt_started(sender, *, attempt, visitor=None, **kwargs):
             "question_count": attempt.quiz.question_count(),
             "hidden_fields": attempt.hidden_fields or None,
             "embedded_on": attempt.embedded_on or None,
+            "language": _language(attempt),
         },
         occurred_at=attempt.started_at,
         visitor=visitor,
@@ -61,7 +73,11 @@ def on_question_shown(sender, *, attempt, question, position, visitor=None, **kw
         quiz=attempt.quiz,
         attempt=attempt,
         question=question,
-        properties={"question_id": question.pk, "position": position},
+        properties={
+            "question_id": question.pk,
+            "position": position,
+            "language": _language(attempt),
+        },
         visitor=visitor,
     )
 
@@ -72,7 +88,7 @@ def on_answer_given(sender, *, attempt, answer, choice_ids, position, visitor=No
         quiz=attempt.quiz,
         attempt=attempt,
         question=answer.question,
-        properties=_answer_properties(answer, choice_ids, position),
+        properties=_answer_properties(answer, choice_ids, position, attempt),
         occurred_at=answer.answered_at,
         visitor=visitor,
     )
@@ -96,7 +112,7 @@ def on_answer_changed(
         attempt=attempt,
         question=answer.question,
         properties={
-            **_answer_properties(answer, choice_ids, position),
+            **_answer_properties(answer, choice_ids, position, attempt),
             "previous_answer": shorten(previous_display, ANSWER_SHOWN_MAX),
             "previous_points": previous_points,
         },
@@ -116,6 +132,7 @@ def on_attempt_completed(sender, *, attempt, answered, visitor=None, **kwargs):
             "questions_answered": answered,
             "duration_ms": int((completed_at - attempt.started_at).total_seconds() * 1000),
             "hidden_fields": attempt.hidden_fields or None,
+            "language": _language(attempt),
         },
         occurred_at=completed_at,
         visitor=visitor,
@@ -147,6 +164,7 @@ def on_lead_captured(sender, *, lead, attempt, visitor=None, **kwargs):
             **(_score_properties(lead) if scored else {"scored": False}),
             "spam": lead.is_spam,
             "hidden_fields": lead.hidden_fields or None,
+            "language": _language(attempt),
         },
         occurred_at=lead.created_at,
         # A person who typed an e-mail and left the honeypot empty is a person, whatever
@@ -163,7 +181,7 @@ def on_lead_scored(sender, *, lead, attempt, visitor=None, **kwargs):
         quiz=lead.quiz,
         attempt=attempt,
         lead=lead,
-        properties={"lead_id": lead.pk, **_score_properties(lead)},
+        properties={"lead_id": lead.pk, **_score_properties(lead), "language": _language(attempt)},
         occurred_at=attempt.finished_at,
         is_bot=lead.is_spam,
         visitor=visitor,
@@ -176,7 +194,11 @@ def on_result_shown(sender, *, lead, visitor=None, **kwargs):
         quiz=lead.quiz,
         attempt=lead.attempt,
         lead=lead if lead.pk else None,  # unsaved: an anonymous result, no lead
-        properties={"percent": lead.score_percent, "tier": lead.tier_name},
+        properties={
+            "percent": lead.score_percent,
+            "tier": lead.tier_name,
+            "language": _language(lead.attempt),
+        },
         visitor=visitor,
     )
 
@@ -198,6 +220,7 @@ def on_attempt_abandoned(
             "silent_minutes": silent_minutes,
             # The form page sends a lead who has given it on to their current question.
             "resume_url": resume,
+            "language": _language(attempt),
         },
         occurred_at=attempt.abandoned_at,
         is_bot=attempt.lead.is_spam,

@@ -9,8 +9,11 @@ that *started* within the date range (by their quiz_started event), each one who
 all its events count, even those after the range ends. Filtering the events
 by date instead would cut runs in two, and a step could exceed the one before
 it. Views of the intro come before any attempt and count when they happened
-within the range. A plain reference implementation in
-tests/tracking/test_reports.py checks these numbers on generated event logs.
+within the range. Filtered by a language, a report counts the attempts whose start
+was in it (the `language` of quiz_started: chosen at the start, kept for the run)
+and the views of the intro shown in it. A plain reference implementation in
+tests/tracking/test_reports.py checks these numbers on generated event logs, unfiltered
+and filtered.
 """
 
 from __future__ import annotations
@@ -74,6 +77,11 @@ def report_query(fn):
     return run
 
 
+def in_language(language: str) -> Q:
+    """The events shown in `language` (their `language` property); every one for ""."""
+    return Q(properties__language=language) if language else Q()
+
+
 def _human_lead() -> Exists:
     """The start's attempt has a lead not flagged as a bot: a person who passed the
     honeypot. Correlated: it is looked up (on event_once_per_attempt) only for the few
@@ -104,13 +112,14 @@ def _counted_start() -> Q:
 
 
 def _starts_sql(
-    quiz: Quiz, start: datetime, end: datetime, *columns: str, **annotations
+    quiz: Quiz, start: datetime, end: datetime, *columns: str, language: str = "", **annotations
 ) -> tuple[str, list]:
     """SQL of `columns` for each start attempts_started selects, written as the starts not
     flagged UNION ALL those flagged with a human lead (the same rule, the two cases
     disjoint). One OR with a subquery would leave the planner guessing the starts' size:
     it then loops over the events where it should hash the starts."""
     base = ConversionEvent.objects.filter(
+        in_language(language),
         quiz=quiz,
         name="quiz_started",
         occurred_at__gte=start,
@@ -127,11 +136,14 @@ def _starts_sql(
 COUNTED_EVENT = Q(is_preview=False) & (Q(is_bot=False) | ~Q(name="lead_submitted"))
 
 
-def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+def attempts_started(
+    quiz: Quiz, start: datetime, end: datetime, language: str = ""
+) -> QuerySet[ConversionEvent]:
     """The quiz_started events of the attempts a report counts: started within the range
-    and counted by the rule (see the module's docstring)."""
+    (in `language`, when given) and counted by the rule (see the module's docstring)."""
     return ConversionEvent.objects.filter(
         _counted_start(),
+        in_language(language),
         quiz=quiz,
         name="quiz_started",
         occurred_at__gte=start,
@@ -141,12 +153,13 @@ def attempts_started(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[Con
 
 
 @report_query
-def bot_attempts(quiz: Quiz, start: datetime, end: datetime) -> int:
+def bot_attempts(quiz: Quiz, start: datetime, end: datetime, language: str = "") -> int:
     """Attempts started within the range that the rule leaves out as a bot's: flagged by
     the User-Agent and never followed by a person's lead. The dashboard says how many, so
     a marketer testing with a headless browser sees why their runs are not counted."""
     return ConversionEvent.objects.filter(
         ~_human_lead(),
+        in_language(language),
         quiz=quiz,
         name="quiz_started",
         occurred_at__gte=start,
@@ -177,15 +190,19 @@ def _fetch(queryset: QuerySet, sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _starts(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[str, list]:
+def _starts(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, language: str = ""
+) -> tuple[str, list]:
     """SQL of (attempt_id, unit) for each attempt started in the range: its unit is the
     attempt itself or the visitor who started it (even if they finished on another
     device)."""
-    return _starts_sql(quiz, start, end, "attempt_id", "unit", unit=F(UNITS[unit]))
+    return _starts_sql(
+        quiz, start, end, "attempt_id", "unit", language=language, unit=F(UNITS[unit])
+    )
 
 
 def _run_rows(
-    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str]
+    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str], language: str = ""
 ) -> tuple[str, list]:
     """SQL and params of (unit, name, question_id, occurred_at, id) for the events named
     `names` of the attempts started in the range, all of them, whenever they happened.
@@ -193,7 +210,7 @@ def _run_rows(
     The starts are a subquery, not a CTE of their own, so that the planner sees their
     size and hashes them, the smaller side, rather than the events.
     """
-    s_sql, s_params = _starts(quiz, start, end, unit)
+    s_sql, s_params = _starts(quiz, start, end, unit, language)
     events = run_events(quiz, start, name__in=names)
     e_sql, e_params = _sql(
         events.values_list("attempt_id", "name", "question_id", "occurred_at", "id")
@@ -206,10 +223,17 @@ def _run_rows(
 
 
 def _runs(
-    quiz: Quiz, start: datetime, end: datetime, unit: str, names: list[str], *, name: str = "r"
+    quiz: Quiz,
+    start: datetime,
+    end: datetime,
+    unit: str,
+    names: list[str],
+    *,
+    name: str = "r",
+    language: str = "",
 ) -> tuple[str, list]:
     """The same rows as _run_rows, as a CTE called `name`."""
-    sql, params = _run_rows(quiz, start, end, unit, names)
+    sql, params = _run_rows(quiz, start, end, unit, names, language)
     return f"{name} AS ({sql})", params
 
 
@@ -281,7 +305,9 @@ class Funnel:
 
 
 @report_query
-def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -> Funnel:
+def funnel(
+    quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts", language: str = ""
+) -> Funnel:
     """Started → each question → completed → lead submitted, in attempts or visitors.
 
     Counts are unique attempts (or the unique visitors who started them), over
@@ -295,8 +321,8 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
     figure stands apart, since a visitor may start more than once.
     """
     names = ["question_viewed", "question_answered", "quiz_completed", "lead_submitted"]
-    runs, params = _runs(quiz, start, end, unit, names)
-    s_sql, s_params = _starts(quiz, start, end, unit)
+    runs, params = _runs(quiz, start, end, unit, names, language=language)
+    s_sql, s_params = _starts(quiz, start, end, unit, language)
     if unit == "attempts":
         # Once-only events are unique per attempt in the database itself, so a
         # plain count (over the join) is the count of unique attempts, and cheaper.
@@ -323,12 +349,12 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
     # A question is reached by the units shown it, and by any that answered it without
     # a recorded view (a form posted straight to the step, say), so that no step
     # can exceed its base whatever the log holds.
-    for question_id, n in _answered_unseen(quiz, start, end, unit):
+    for question_id, n in _answered_unseen(quiz, start, end, unit, language):
         by_question[("question_viewed", question_id)] += n
     started = by_name["quiz_started"]
-    left_here, left_unanswered = _left_here(quiz, start, end, unit)
+    left_here, left_unanswered = _left_here(quiz, start, end, unit, language)
 
-    visitors = _visitors_who_came(quiz, start, end)
+    visitors = _visitors_who_came(quiz, start, end, language)
     first = started if unit == "attempts" else visitors
     start_words = f"{unit} started" if unit == "attempts" else "visitors who came"
     steps: list[FunnelStep] = []
@@ -414,14 +440,16 @@ def funnel(quiz: Quiz, start: datetime, end: datetime, unit: str = "attempts") -
     )
 
 
-def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[dict, dict]:
+def _left_here(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, language: str = ""
+) -> tuple[dict, dict]:
     """Where each unit that never completed left: the question of its last question
     event (latest in time, then in recording), or "start" when it saw none.
 
     Returns ({question_id or "start" or None: units}, {question_id: those of them
     that never answered it}). None is a question deleted since.
     """
-    s_sql, s_params = _starts(quiz, start, end, unit)
+    s_sql, s_params = _starts(quiz, start, end, unit, language)
     if unit == "attempts":
         # An event's attempt is its unit: no need to go through the starts again.
         def named(names):
@@ -433,8 +461,10 @@ def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[d
         runs = f"done AS ({d_sql}), r AS ({q_sql})"
         params = d_params + q_params
     else:
-        done, d_params = _runs(quiz, start, end, unit, ["quiz_completed"], name="done")
-        runs, q_params = _runs(quiz, start, end, unit, QUESTION_EVENTS)
+        done, d_params = _runs(
+            quiz, start, end, unit, ["quiz_completed"], name="done", language=language
+        )
+        runs, q_params = _runs(quiz, start, end, unit, QUESTION_EVENTS, language=language)
         runs, params = f"{done}, {runs}", d_params + q_params
     # Only the question events of the units that left are sorted.
     rows = _fetch(
@@ -464,13 +494,17 @@ def _left_here(quiz: Quiz, start: datetime, end: datetime, unit: str) -> tuple[d
     return left, unanswered
 
 
-def _answered_unseen(quiz: Quiz, start: datetime, end: datetime, unit: str) -> list[tuple]:
+def _answered_unseen(
+    quiz: Quiz, start: datetime, end: datetime, unit: str, language: str = ""
+) -> list[tuple]:
     """(question_id, units) that answered (or changed) a question without being shown it.
 
     Subqueries rather than CTEs: a CTE used twice would be kept whole in memory.
     """
-    a_sql, a_params = _run_rows(quiz, start, end, unit, ["question_answered", "answer_changed"])
-    v_sql, v_params = _run_rows(quiz, start, end, unit, ["question_viewed"])
+    a_sql, a_params = _run_rows(
+        quiz, start, end, unit, ["question_answered", "answer_changed"], language
+    )
+    v_sql, v_params = _run_rows(quiz, start, end, unit, ["question_viewed"], language)
     return _fetch(
         ConversionEvent.objects,
         f"SELECT a.question_id, COUNT(DISTINCT a.unit) FROM ({a_sql}) AS a"
@@ -480,7 +514,9 @@ def _answered_unseen(quiz: Quiz, start: datetime, end: datetime, unit: str) -> l
     )
 
 
-def came(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent]:
+def came(
+    quiz: Quiz, start: datetime, end: datetime, language: str = ""
+) -> QuerySet[ConversionEvent]:
     """The events that bring a visitor to the quiz within the range: views of the intro
     not flagged as a bot or preview, and the starts of the attempts that count (the same
     rule as attempts_started: a start always has its attempt)."""
@@ -491,6 +527,7 @@ def came(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent
         # correlated EXISTS here made it sort them.
         Q(is_bot=False)
         | Q(attempt_id__in=Subquery(_human_leads(quiz, start)), name="quiz_started"),
+        in_language(language),
         quiz=quiz,
         is_preview=False,
         name__in=["quiz_viewed", "quiz_started"],
@@ -499,9 +536,9 @@ def came(quiz: Quiz, start: datetime, end: datetime) -> QuerySet[ConversionEvent
     )
 
 
-def _visitors_who_came(quiz: Quiz, start: datetime, end: datetime) -> int:
+def _visitors_who_came(quiz: Quiz, start: datetime, end: datetime, language: str = "") -> int:
     """Unique visitors who viewed the intro or started an attempt within the range."""
-    [(n,)] = count_distinct(came(quiz, start, end), [], "visitor_id")
+    [(n,)] = count_distinct(came(quiz, start, end, language), [], "visitor_id")
     return n
 
 
@@ -525,13 +562,13 @@ class Timing:
 
 
 @report_query
-def timing(quiz: Quiz, start: datetime, end: datetime) -> list[Timing]:
+def timing(quiz: Quiz, start: datetime, end: datetime, language: str = "") -> list[Timing]:
     """Time to complete (quiz_started → quiz_completed) and per question (shown → answered),
     in attempts: those started within the range, whenever they finished."""
     events = run_events(
         quiz,
         start,
-        attempt_id__in=Subquery(attempts_started(quiz, start, end).values("attempt_id")),
+        attempt_id__in=Subquery(attempts_started(quiz, start, end, language).values("attempt_id")),
     )
     durations = [
         d / 1000
@@ -586,10 +623,14 @@ class SourceRow:
 FIRST_TOUCH = ("ft_source", "ft_medium", "ft_campaign", "ft_referrer")
 
 
-def _leads(quiz: Quiz, start: datetime, end: datetime, *touch: str) -> tuple[str, list]:
+def _leads(
+    quiz: Quiz, start: datetime, end: datetime, *touch: str, language: str = ""
+) -> tuple[str, list]:
     """SQL of the leads of the attempts started within the range, with the start's
     visitor and touch columns (an attempt's attribution is fixed when it starts)."""
-    s_sql, s_params = _starts_sql(quiz, start, end, "attempt_id", "visitor_id", *touch)
+    s_sql, s_params = _starts_sql(
+        quiz, start, end, "attempt_id", "visitor_id", *touch, language=language
+    )
     leads = run_events(quiz, start, name="lead_submitted").annotate(
         tier=KT("properties__tier"),
         percent=Cast(KT("properties__percent"), IntegerField()),
@@ -618,7 +659,7 @@ NOT_SCORED = "not scored yet"
 
 
 @report_query
-def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
+def sources(quiz: Quiz, start: datetime, end: datetime, language: str = "") -> list[SourceRow]:
     """First-touch source, medium, campaign and referrer: visitors, converted visitors,
     conversion, submissions, average score and tier mix. Visitors are those who viewed
     the intro or started within the range; submissions those of the attempts they started."""
@@ -630,9 +671,10 @@ def sources(quiz: Quiz, start: datetime, end: datetime) -> list[SourceRow]:
         return table[key]
 
     touch = ", ".join(FIRST_TOUCH)
-    for *key, n in count_distinct(came(quiz, start, end), list(FIRST_TOUCH), "visitor_id"):
+    came_here = came(quiz, start, end, language)
+    for *key, n in count_distinct(came_here, list(FIRST_TOUCH), "visitor_id"):
         row(tuple(key)).visitors = n
-    l_sql, l_params = _leads(quiz, start, end, *FIRST_TOUCH)
+    l_sql, l_params = _leads(quiz, start, end, *FIRST_TOUCH, language=language)
     for *key, n in _fetch(
         ConversionEvent.objects,
         f"SELECT {touch}, COUNT(*) FROM (SELECT DISTINCT visitor_id, {touch} FROM ({l_sql}) AS l)"
@@ -670,10 +712,12 @@ class AttributionRow:
 
 
 @report_query
-def attribution(quiz: Quiz, start: datetime, end: datetime) -> list[AttributionRow]:
+def attribution(
+    quiz: Quiz, start: datetime, end: datetime, language: str = ""
+) -> list[AttributionRow]:
     """Submissions and hot ones (the quiz's top tier) by first-touch and by last-touch
     source, of the attempts started within the range."""
-    l_sql, l_params = _leads(quiz, start, end, "ft_source", "lt_source")
+    l_sql, l_params = _leads(quiz, start, end, "ft_source", "lt_source", language=language)
     table: dict[str, AttributionRow] = {}
     for touch, column in (("first_touch", "ft_source"), ("last_touch", "lt_source")):
         for source, n, hot in _fetch(
@@ -730,7 +774,7 @@ def _step_label(spec) -> str:
 
 
 @report_query
-def past_lead(quiz: Quiz, start: datetime, end: datetime) -> PastLead | None:
+def past_lead(quiz: Quiz, start: datetime, end: datetime, language: str = "") -> PastLead | None:
     """Leads → each custom event that has a funnel step, by tier and by first-touch source;
     None when no custom event is a step."""
     specs = sorted(
@@ -740,7 +784,7 @@ def past_lead(quiz: Quiz, start: datetime, end: datetime) -> PastLead | None:
     if not specs:
         return None
     names = [s.name for s in specs]
-    s_sql, s_params = _starts_sql(quiz, start, end, "attempt_id", "ft_source")
+    s_sql, s_params = _starts_sql(quiz, start, end, "attempt_id", "ft_source", language=language)
     leads = run_events(quiz, start, name="lead_submitted").annotate(tier=KT("properties__tier"))
     l_sql, l_params = _sql(leads.values_list("attempt_id", "lead_id", "tier", "occurred_at"))
     rows = _fetch(

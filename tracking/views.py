@@ -18,16 +18,17 @@ from tracking.models import ReconciliationRun
 from tracking.timeline import attempt_timeline
 
 REPORTS = {
-    "funnel": lambda quiz, start, end, unit: reports.funnel(quiz, start, end, unit),
-    "timing": lambda quiz, start, end, unit: reports.timing(quiz, start, end),
-    "sources": lambda quiz, start, end, unit: reports.sources(quiz, start, end),
-    "attribution": lambda quiz, start, end, unit: reports.attribution(quiz, start, end),
+    "funnel": lambda quiz, start, end, unit, lang: reports.funnel(quiz, start, end, unit, lang),
+    "timing": lambda quiz, start, end, unit, lang: reports.timing(quiz, start, end, lang),
+    "sources": lambda quiz, start, end, unit, lang: reports.sources(quiz, start, end, lang),
+    "attribution": lambda quiz, start, end, unit, lang: reports.attribution(quiz, start, end, lang),
 }
 
 
 def _table(form: ReportFilterForm, name: str) -> list:
     start, end = form.bounds()
-    return REPORTS[name](form.cleaned_data["quiz"], start, end, form.cleaned_data["unit"])
+    data = form.cleaned_data
+    return REPORTS[name](data["quiz"], start, end, data["unit"], data.get("language") or "")
 
 
 @require_GET
@@ -44,8 +45,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         context.update({name: _table(form, name) for name in REPORTS})
         start, end = form.bounds()
-        context["bot_attempts"] = reports.bot_attempts(form.cleaned_data["quiz"], start, end)
-        past_lead = reports.past_lead(form.cleaned_data["quiz"], start, end)
+        language = form.cleaned_data.get("language") or ""
+        context["bot_attempts"] = reports.bot_attempts(
+            form.cleaned_data["quiz"], start, end, language
+        )
+        past_lead = reports.past_lead(form.cleaned_data["quiz"], start, end, language)
         if past_lead is not None:
             context["past_lead"] = past_lead
             context["past_lead_tiers"] = [past_lead.total, *past_lead.by_tier]

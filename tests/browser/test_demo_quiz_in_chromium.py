@@ -91,7 +91,7 @@ def _take_the_quiz(page: Page, url: str, *, htmx: bool) -> None:
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_role("button", name="See my result").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Your score: \d+ %"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Your score: \d+%"))
     expect(page.locator(".tier-badge")).to_have_text(re.compile("Cold|Warm|Hot"))
     assert "/r/" in page.url
     if htmx:
@@ -101,7 +101,7 @@ def _take_the_quiz(page: Page, url: str, *, htmx: bool) -> None:
     expect(page.locator(".categories li")).to_have_count(len(lead.category_scores))
     assert len(lead.category_scores) == 2
     assert lead.email == "ada@example.com"
-    assert f"Your score: {lead.score_percent} %" in page.content()
+    assert f"Your score: {lead.score_percent}%" in page.content()
 
 
 def _wait_for(condition, seconds=10.0):

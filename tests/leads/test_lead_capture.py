@@ -39,10 +39,10 @@ def test_a_finished_run_becomes_a_scored_lead_and_a_personal_result(client, scor
     assert lead.consented_at is not None
 
     page = client.get(result_url(attempt)).content.decode()
-    assert "Your score: 95 %" in page
+    assert "Your score: 95%" in page
     assert "38 of 40 points" in page
     assert "Hot" in page and "Hot headline" in page
-    assert "Insight" in page and "90 %" in page
+    assert "Insight" in page and "90%" in page
     assert "How do you tag links?" in page and "Always" in page and "10/10 pts" in page
 
 

@@ -72,12 +72,17 @@ class TestFormFirst:
         lead = Lead.objects.get()
         assert (lead.tier_name, lead.score_percent) == ("", 0)
         submitted = ConversionEvent.objects.get(name="lead_submitted")
-        assert submitted.properties == {"lead_id": lead.pk, "scored": False, "spam": False}
+        assert submitted.properties == {
+            "lead_id": lead.pk,
+            "scored": False,
+            "spam": False,
+            "language": "en",
+        }
 
         last = _answer_all(client, attempt)
         assert last["Location"] == result_url(attempt)  # no second form
         page = client.get(result_url(attempt)).content.decode()
-        assert "Your score: 95 %" in page
+        assert "Your score: 95%" in page
         lead.refresh_from_db()
         assert (lead.tier_name, lead.score_percent, lead.score_max) == ("Hot", 95, 40)
         assert lead.answers[0]["question"] == "Do you advertise?"
@@ -118,10 +123,14 @@ class TestNoForm:
         page = client.get(result_url(attempt))
         assert page.status_code == 200
         text = page.content.decode()
-        assert "Your score: 95 %" in text and "Hot headline" in text
+        assert "Your score: 95%" in text and "Hot headline" in text
         assert not Lead.objects.exists()
         viewed = ConversionEvent.objects.get(name="result_viewed")
-        assert viewed.lead is None and viewed.properties == {"percent": 95, "tier": "Hot"}
+        assert viewed.lead is None and viewed.properties == {
+            "percent": 95,
+            "tier": "Hot",
+            "language": "en",
+        }
         assert client.get(details_url(attempt))["Location"] == result_url(attempt)
         attempt.refresh_from_db()
         assert attempt.is_finished
@@ -157,6 +166,7 @@ class TestAbandoned:
             "last_question_id": second.pk,
             "silent_minutes": 31,
             "resume_url": details_url(attempt),
+            "language": "en",
         }
         # The link takes the lead back to where they were; finishing is still possible.
         assert client.get(event.properties["resume_url"])["Location"] == step_url(attempt, second)

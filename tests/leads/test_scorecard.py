@@ -53,14 +53,14 @@ def test_the_visitor_receives_their_scorecard_with_the_pdf_report(
 
     [(recipients, message)] = smtp.received
     assert recipients == ["ada@example.com"]
-    assert message["Subject"] == f"Your result: 95 % (Hot) on {scorecard.title}"
+    assert message["Subject"] == f"Your result: 95% (Hot) on {scorecard.title}"
     assert message["Message-ID"] == f"<delivery-{delivery.uid}@127.0.0.1>"
     text, html, (filename, pdf) = parts(message)
-    assert "Your score: 95 % (38 of 40 points)" in text
+    assert "Your score: 95% (38 of 40 points)" in text
     assert "Your tier: Hot" in text
     assert result_url(lead.attempt) in text
     assert 'role="presentation"' in html and 'name="color-scheme"' in html
-    assert "Your score: 95&nbsp;%" in html
+    assert "Your score: 95%" in html
     assert filename == f"scorecard-{scorecard.slug}.pdf"
     words = pdf_text(pdf)
     assert "95" in words and "Hot" in words
@@ -247,7 +247,7 @@ def test_with_the_form_first_the_scorecard_goes_out_once_the_lead_is_scored(
     late = Delivery.objects.get(action__rule=form_first)
     assert delivery_run(late.pk) == "delivered"
     [(_, message)] = smtp.received
-    assert "Your score: 95 %" in parts(message)[0]
+    assert "Your score: 95%" in parts(message)[0]
 
 
 def test_emoji_in_an_answer_are_drawn_from_the_bundled_font_not_boxes(client, scorecard):

@@ -33,7 +33,7 @@ def test_the_share_page_shows_the_score_and_nothing_personal(client, scorecard):
 
     page = client.get(share_path(lead)).content.decode()
 
-    assert "A score of 95 %" in page and "Hot" in page
+    assert "A score of 95%" in page and "Hot" in page
     assert "Reach" in page and "Insight" in page
     for private in ("Ada", "ada@example.com", "More budget", lead.attempt.token):
         assert private not in page
@@ -42,7 +42,7 @@ def test_the_share_page_shows_the_score_and_nothing_personal(client, scorecard):
     )
     assert f'<meta property="og:image" content="{card}">' in page
     assert '<meta name="twitter:card" content="summary_large_image">' in page
-    assert re.search(r'<meta name="description" content="A score of 95 % \(Hot\)', page)
+    assert re.search(r'<meta name="description" content="A score of 95% \(Hot\)', page)
     assert f'href="{scorecard.get_absolute_url()}"' in page  # take it yourself
 
 

@@ -238,3 +238,25 @@ def test_the_tracking_plan_document_is_current():
 
     written = (settings.BASE_DIR / "docs" / "tracking-plan.md").read_text()
     assert written == as_markdown(demo_specs()), "Run: manage.py tracking_plan"
+
+
+def test_the_dashboard_filters_by_the_language_the_quiz_was_taken_in(marketer, scorecard):
+    scorecard.languages = ["de"]
+    scorecard.save(update_fields=["languages"])
+    for language, runs in (("de", 2), ("en", 1)):
+        for _ in range(runs):
+            visitor = Client(HTTP_ACCEPT_LANGUAGE=language)
+            visitor.get(reverse("quizzes:intro", args=[scorecard.slug]))
+            submit_lead(visitor, run(visitor, scorecard))
+
+    def started(query):
+        page = marketer.get(f"{DASHBOARD}?quiz={scorecard.pk}{query}").content.decode()
+        found = re.search(r"and started <strong>(\d+)</strong> attempt", page)
+        return int(found.group(1)), page
+
+    assert started("")[0] == 3
+    german, page = started("&language=de")
+    assert german == 2
+    assert '<option value="de" selected>Deutsch</option>' in page
+    assert started("&language=en")[0] == 1
+    assert marketer.get(f"{DASHBOARD}?quiz={scorecard.pk}&language=xx").status_code == 400

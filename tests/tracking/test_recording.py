@@ -59,6 +59,7 @@ def test_a_full_run_records_each_step_once(client, scorecard):
         "top_tier": True,
         "category_scores": None,
         "spam": False,
+        "language": "en",
     }
     answered = events.get(name="question_answered", question__text="How do you tag links?")
     assert answered.properties["answer"] == "Always"

@@ -57,6 +57,8 @@ def attempt_logs(draw, lead_first=False):
     views = [{"name": "quiz_viewed", "t": tick()} for _ in range(draw(st.integers(0, 2)))]
     log = []
     attempt = {"visitor": visitor, "ft": ft, "lt": lt, "bot": bot, "preview": preview}
+    # The language the run was shown in (every event of it carries it, its views too).
+    attempt["language"] = draw(st.sampled_from(["en", "de"]))
     attempt.update(views=views, events=log)
     if draw(st.integers(0, 4)) == 0:
         return attempt
@@ -130,13 +132,17 @@ def _store(quiz, logs):
                 quiz=quiz, visitor_id=log["visitor"], is_preview=log["preview"]
             )
         for e in log["views"] + log["events"]:
-            props = {}
+            props = {"language": log["language"]}
             if e["name"] == "quiz_completed":
-                props = {"questions_answered": 4, "duration_ms": e["duration_ms"]}
+                props |= {"questions_answered": 4, "duration_ms": e["duration_ms"]}
             if e["name"] in ("lead_submitted", "lead_scored") and e["tier"] is not None:
-                props = {"percent": e["percent"], "tier": e["tier"], "top_tier": e["tier"] == "Hot"}
+                props |= {
+                    "percent": e["percent"],
+                    "tier": e["tier"],
+                    "top_tier": e["tier"] == "Hot",
+                }
             elif e["name"] == "lead_submitted":
-                props = {"scored": False}
+                props |= {"scored": False}
             ft = e.get("ft", log["ft"])
             e["attempt"] = None if e["name"] == "quiz_viewed" else attempt.pk
             e["seq"] = len(rows)  # ids follow the order of recording
@@ -357,7 +363,7 @@ def assert_plausible(funnel):
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -367,7 +373,7 @@ def test_the_reports_equal_the_reference_on_random_event_logs(logs):
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -377,48 +383,59 @@ def test_the_reports_equal_the_reference_with_the_lead_form_first(logs):
 
 
 def _check_reports(quiz, logs, *, lead_first=False):
+    """Every report equals the reference, unfiltered and filtered by language (the
+    reference of a language: the same definitions over the runs shown in it)."""
     try:
         _store(quiz, logs)
-        start, end = WINDOW
-        for unit in ("attempts", "visitors"):
-            funnel = reports.funnel(quiz, start, end, unit)
-            got = [(_key(s), s.count, s.base, s.left_here, s.other_path) for s in funnel]
-            expected, left = reference_funnel(logs, unit, lead_first)
-            assert got == expected, unit
-            assert funnel.left == left
-            assert funnel.visitors == reference_came(logs)
-            assert_plausible(funnel)
-        for step in reports.funnel(quiz, start, end):
-            assert step.from_previous == reports.rate(step.count, step.base)
-
-        sources = reports.sources(quiz, start, end)
-        got_sources = {
-            (r.source, r.medium, r.campaign, r.referrer): (
-                r.visitors,
-                r.converted,
-                r.leads,
-                r.average_percent,
-                r.tiers,
-            )
-            for r in sources
-        }
-        assert got_sources == reference_sources(logs)
-        for row in sources:
-            assert row.conversion is None or 0 <= row.conversion <= 100
-        got_attribution = {
-            r.source: (r.first_touch_leads, r.last_touch_leads, r.first_touch_hot, r.last_touch_hot)
-            for r in reports.attribution(quiz, start, end)
-        }
-        assert got_attribution == reference_attribution(logs)
-        # One count of leads, whichever table shows it.
-        leads = next(s for s in reports.funnel(quiz, start, end) if s.key == "lead_submitted").count
-        assert sum(r.leads for r in sources) == leads
-        assert sum(v[0] for v in got_attribution.values()) == leads
-        got_timing = [(t.count, t.median_s, t.p90_s) for t in reports.timing(quiz, start, end)]
-        assert got_timing == reference_timing(logs)
+        for language in ("", "de"):
+            shown_in = [log for log in logs if not language or log["language"] == language]
+            _check_language(quiz, shown_in, language, lead_first=lead_first)
     finally:
         ConversionEvent.objects.filter(quiz=quiz).delete()  # tests only: events are append-only
         Attempt.objects.filter(quiz=quiz).delete()
+
+
+def _check_language(quiz, logs, language, *, lead_first):
+    start, end = WINDOW
+    for unit in ("attempts", "visitors"):
+        funnel = reports.funnel(quiz, start, end, unit, language)
+        got = [(_key(s), s.count, s.base, s.left_here, s.other_path) for s in funnel]
+        expected, left = reference_funnel(logs, unit, lead_first)
+        assert got == expected, unit
+        assert funnel.left == left
+        assert funnel.visitors == reference_came(logs)
+        assert_plausible(funnel)
+    for step in reports.funnel(quiz, start, end, language=language):
+        assert step.from_previous == reports.rate(step.count, step.base)
+
+    sources = reports.sources(quiz, start, end, language)
+    got_sources = {
+        (r.source, r.medium, r.campaign, r.referrer): (
+            r.visitors,
+            r.converted,
+            r.leads,
+            r.average_percent,
+            r.tiers,
+        )
+        for r in sources
+    }
+    assert got_sources == reference_sources(logs)
+    for row in sources:
+        assert row.conversion is None or 0 <= row.conversion <= 100
+    got_attribution = {
+        r.source: (r.first_touch_leads, r.last_touch_leads, r.first_touch_hot, r.last_touch_hot)
+        for r in reports.attribution(quiz, start, end, language)
+    }
+    assert got_attribution == reference_attribution(logs)
+    # One count of leads, whichever table shows it.
+    leads = next(
+        s for s in reports.funnel(quiz, start, end, language=language) if s.key == "lead_submitted"
+    ).count
+    assert sum(r.leads for r in sources) == leads
+    assert sum(v[0] for v in got_attribution.values()) == leads
+    timing = reports.timing(quiz, start, end, language)
+    got_timing = [(t.count, t.median_s, t.p90_s) for t in timing]
+    assert got_timing == reference_timing(logs)
 
 
 def _today(quiz, unit="attempts", *, start=None, end=None):
