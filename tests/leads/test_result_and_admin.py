@@ -62,7 +62,7 @@ def test_the_admin_lead_page_shows_answers_and_scores_as_tables(admin_client):
     )
     page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
     assert "<th>Category</th>" in page and "<td>Reach</td>" in page
-    assert "15 of 20" in page and "75%" in page
+    assert "15 of 20" in page and "75 %" in page
     assert "<td>Do you advertise?</td>" in page and "10 of 10" in page
     assert "Yes &lt;b&gt;really&lt;/b&gt;" in page  # the visitor's words, escaped
     assert "<td>Skipped</td>" in page
