@@ -26,7 +26,7 @@ def test_the_scorecard_prints_readably_with_the_pdf_summarised(client, scorecard
     assert "To: ada@example.com" in text
     assert f"Subject: {message.subject}" in text  # decoded, not =?utf-8?…
     assert "Message-ID: <delivery-1@quizfunnel>" in text
-    assert "Your score: 95 %" in text  # the plain-text part, as it reads
+    assert "Your score: 95%" in text  # the plain-text part, as it reads (CLDR: no space in English)
     assert re.search(r"^\[text/html part, \d+ KB\]$", text, re.M)
     kb = round(len(pdf) / 1024)
     assert f"[attachment scorecard-{scorecard.slug}.pdf, application/pdf, {kb} KB]" in text
