@@ -488,6 +488,9 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "celery.worker.strategy": {"filters": ["quiet_housekeeping"]},
         "celery.app.trace": {"filters": ["quiet_housekeeping"]},
+        # A PDF scorecard's every step and font would be some 25 lines at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

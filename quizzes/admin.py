@@ -479,8 +479,9 @@ class ResultBlockInline(TranslatingAdminMixin, CappedInlineMixin, nested_admin.N
     sortable_field_name = "order"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     verbose_name = "result block"
-    verbose_name_plural = "result blocks (shown on the result, the e-mail and the PDF when "
-    "their conditions hold)"
+    verbose_name_plural = (
+        "result blocks (shown on the result, the e-mail and the PDF when their conditions hold)"
+    )
     fields = [
         ("order", "match"),
         "headline",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core.text import clean_text
 from core.visitor import Visitor
@@ -158,7 +159,12 @@ def _clean_answer(
 
 def _display(question: Question, choices: list[Choice], rating: int | None, text: str) -> str:
     if question.kind == Question.Kind.RATING:
-        return "" if rating is None else f"{rating} of {question.rating_max}"
+        if rating is None:
+            return ""
+        return pgettext("a rating answer: 7 of 10", "%(rating)s of %(max)s") % {
+            "rating": format_number(rating),
+            "max": format_number(question.rating_max),
+        }
     if question.kind == Question.Kind.TEXT:
         return text
     # Every chosen label, however many: the column is unbounded text. In the language the

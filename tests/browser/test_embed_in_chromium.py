@@ -232,9 +232,10 @@ def test_a_visitor_takes_the_embedded_quiz_to_its_result_with_cookies_blocked(co
     quiz_host = urlsplit(parent.quiz_host).hostname
     assert [c["name"] for c in context.cookies() if c["domain"] == quiz_host] == []
     # The call to action opens in the top window.
-    cta = frame.locator("a.cta")
-    if cta.count():
-        assert cta.get_attribute("target") == "_top"
+    # Every call to action (the tier's, the result blocks') opens in the top window.
+    ctas = frame.locator("a.cta")
+    for number in range(ctas.count()):
+        assert ctas.nth(number).get_attribute("target") == "_top"
 
 
 def test_messages_from_a_foreign_origin_are_ignored(context, parent):
