@@ -278,3 +278,21 @@ def test_the_automations_panel_looks_again_while_a_delivery_is_on_its_way(
     delivery_run(Delivery.objects.get(action__kind="scorecard").pk)
     done = staff.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in done and "Delivered" in done
+
+
+def test_right_to_left_answers_are_drawn_with_a_font_that_has_their_letters(client, scorecard):
+    # Hebrew and Arabic: the theme's fonts have neither, so the PDF's stack falls to
+    # DejaVu Sans (which fontconfig brings with Pango) instead of drawing boxes.
+    steps = [*HOT_RUN[:-1], ("Anything else?", (), {"text": "שלום עולם مرحبا بالعالم"})]
+    attempt = run(client, scorecard, steps=steps)
+    submit_lead(client, attempt)
+    response = client.get(reverse("leads:result_pdf", args=[scorecard.slug, attempt.token]))
+    reader = PdfReader(io.BytesIO(response.content))
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in (page["/Resources"].get("/Font") or {}).values()
+    }
+    assert any("DejaVu" in name for name in fonts), fonts
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "ש" in text and "م" in text  # the letters are there, not .notdef boxes
