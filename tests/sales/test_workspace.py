@@ -1,8 +1,8 @@
 """The sales workspace: the inbox, a lead's page, the pipeline, notes, export."""
 
-import re
 import csv
 import io
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
