@@ -24,10 +24,10 @@ def generate(quiz, tier):
             """
             INSERT INTO quizzes_attempt
               (quiz_id, token, start_key, visitor_id, is_preview, started_at, active_at,
-               first_touch, last_touch, hidden_fields, embedded_on, embed_origin)
+               first_touch, last_touch, hidden_fields, embedded_on, embed_origin, language, locale)
             SELECT %s, 'bench-' || i, md5(i::text)::uuid, 'v' || i, false,
                    now() - (i %% 2592000) * interval '1 second',
-                   now() - (i %% 2592000) * interval '1 second', '{}', '{}', '{}', '', ''
+                   now() - (i %% 2592000) * interval '1 second', '{}', '{}', '{}', '', '', 'en', 'en'
             FROM generate_series(1, %s) AS i
             """,
             [quiz.pk, LEADS],
@@ -40,11 +40,11 @@ def generate(quiz, tier):
                score_points, score_max, score_percent, tier_id, tier_name, tier_colour,
                category_scores, source, attribution, answers, status, is_spam, is_preview,
                looks_automated, created_at, share_token, user_agent, fbp, ga_client_id,
-               hidden_fields)
+               hidden_fields, consent_language)
             SELECT a.id, %s, 'person' || (a.i / 2.5)::int || '@example.com', 'Person', '', '',
                    false, '', a.i %% 41, 40, (a.i %% 41) * 100 / 40, %s, 'Warm', '#d97706',
                    '[]', 'newsletter', '{}', '[]', 'new', a.i %% 50 = 0, false, false, a.started_at,
-                   'bench-' || a.i, '', '', '', '{}'
+                   'bench-' || a.i, '', '', '', '{}', ''
             FROM (SELECT id, started_at, row_number() OVER (ORDER BY id) AS i
                   FROM quizzes_attempt WHERE token LIKE 'bench-%%') AS a
             """,

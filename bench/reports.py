@@ -43,10 +43,10 @@ def generate(quiz, questions):
             """
             INSERT INTO quizzes_attempt
               (quiz_id, token, start_key, visitor_id, is_preview, started_at, active_at,
-               first_touch, last_touch, hidden_fields, embedded_on, embed_origin)
+               first_touch, last_touch, hidden_fields, embedded_on, embed_origin, language, locale)
             SELECT %s, 'bench-' || i, md5(i::text)::uuid, 'v' || (i %% 70000), false,
                    now() - (i %% 2592000) * interval '1 second',
-                   now() - (i %% 2592000) * interval '1 second', '{}', '{}', '{}', '', ''
+                   now() - (i %% 2592000) * interval '1 second', '{}', '{}', '{}', '', '', 'en', 'en'
             FROM generate_series(1, %s) AS i
             """,
             [quiz.pk, ATTEMPTS],
