@@ -443,3 +443,76 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value} → {self.email}"
+
+
+class PendingEvent(models.Model):
+    """An event not yet in the rollups: a database trigger writes one for every event
+    inserted, in the inserting statement's transaction (tracking.rollups)."""
+
+    event_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"pending {self.event_id}"
+
+
+class RollupLabel(models.Model):
+    """A rollup row's label (a source, a tier, a unit's state), kept once by its hash."""
+
+    hash = models.CharField(max_length=32, primary_key=True)
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Rollup(models.Model):
+    """What the reports read: the sum, over every visitor, of what their events count
+    for (tracking.rollups.contributions). Days are ordinals (date.toordinal()) in
+    TIME_ZONE; a row counts for the days A..B when lo < A <= hi and day <= B < nxt."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="+", db_index=False)
+    language = models.CharField(max_length=8, blank=True)  # "" is every language
+    unit = models.CharField(max_length=1)  # "a" attempts, "v" visitors
+    key = models.CharField(max_length=12)
+    day = models.IntegerField()
+    lo = models.IntegerField()
+    hi = models.IntegerField()
+    nxt = models.IntegerField()
+    question_id = models.IntegerField(default=0)
+    label = models.CharField(max_length=32, blank=True)  # RollupLabel.hash, or ""
+    number = models.IntegerField(default=0)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "quiz",
+                    "language",
+                    "unit",
+                    "key",
+                    "day",
+                    "lo",
+                    "hi",
+                    "nxt",
+                    "question_id",
+                    "label",
+                    "number",
+                ],
+                name="rollup_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.key} {self.day} = {self.value}"
+
+
+class RollupState(models.Model):
+    """One row: held (SELECT … FOR UPDATE) by whoever changes the rollups, and the time
+    zone their days are in."""
+
+    time_zone = models.CharField(max_length=64, blank=True)
+    flushed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups in {self.time_zone or '?'}"
