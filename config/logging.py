@@ -10,7 +10,11 @@ import logging
 # Periodic housekeeping that runs every few seconds and is news only when it found
 # work; the task itself logs a line then.
 QUIET_TASKS = frozenset(
-    {"automations.tasks.sweep_deliveries", "tracking.tasks.record_abandoned_runs"}
+    {
+        "automations.tasks.sweep_deliveries",
+        "tracking.tasks.record_abandoned_runs",
+        "tracking.tasks.flush_rollups",
+    }
 )
 
 

@@ -461,6 +461,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
+# How often the worker rolls new events up for the reports (tracking.rollups).
+CELERY_BEAT_SCHEDULE["flush-rollups"] = {
+    "task": "tracking.tasks.flush_rollups",
+    "schedule": float(env_str("ROLLUP_SECONDS", "5")),
+}
 
 # Lead-first quizzes: an unfinished run silent this long is recorded as `quiz_abandoned`
 # (once per attempt) by the scheduler; the same window counts "runs in progress".

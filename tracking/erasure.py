@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.redaction import scrub
-from tracking import plan
+from tracking import plan, rollups
 from tracking.models import ConversionEvent, EventEnrichment, ExternalEvent, Identity, RejectedEvent
 from tracking.people import person_ids
 
@@ -39,6 +39,11 @@ def events_erase(*, events: QuerySet[ConversionEvent], secrets: tuple[str, ...])
     values keep their type. Through bulk_update, since save() refuses to change
     an event.
     """
+    with rollups.rewriting(events):
+        return _redact(events, secrets)
+
+
+def _redact(events: QuerySet[ConversionEvent], secrets: tuple[str, ...]) -> int:
     now = timezone.now()
     changed = []
     for event in events.only("pk", "name", "properties", *TOUCHES):

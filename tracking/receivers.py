@@ -8,12 +8,15 @@ and hand it on; they never see or write onto the HTTP request.
 
 from __future__ import annotations
 
+from django.db.models.signals import post_delete, pre_delete
 from django.urls import reverse
 from django.utils import timezone
 
 from core.text import shorten
 from leads import signals as lead_signals
 from quizzes import signals as quiz_signals
+from quizzes.models import Question
+from tracking import rollups
 from tracking.plan import PLAN
 from tracking.services import event_record
 
@@ -244,6 +247,9 @@ WIRING = [
 def connect() -> None:
     for signal, receiver in WIRING:
         signal.connect(receiver, dispatch_uid=f"tracking.{receiver.__name__}")
+    # Kept apart from WIRING: the rollups follow the events whether or not tracking is on.
+    pre_delete.connect(rollups.on_question_deleting, sender=Question, dispatch_uid="rollups-")
+    post_delete.connect(rollups.on_question_deleted, sender=Question, dispatch_uid="rollups+")
 
 
 def disconnect() -> None:

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from quizzes.services import attempts_abandon
+from tracking import rollups
 from tracking.reconcile import reconcile_and_record
 
 
@@ -16,3 +17,10 @@ def record_abandoned_runs() -> int:
     """Every minute: lead-first runs silent for QUIZ_ABANDON_MINUTES become
     `quiz_abandoned`, once each (quizzes.services.attempts_abandon)."""
     return attempts_abandon()
+
+
+@shared_task(ignore_result=True)
+def flush_rollups() -> int:
+    """Every few seconds (ROLLUP_SECONDS): the events recorded since go into the reports'
+    rollups (tracking.rollups). The reports are exact without it, only slower."""
+    return rollups.flush()

@@ -10,26 +10,29 @@ step is at most its base, every rate lies within 0-100 % and the left-here
 column adds up to the attempts (or visitors) that left.
 """
 
+import math
 import statistics
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quizzes.models import Attempt
 from tests.quizzes.factories import ScorecardFactory
 from tests.visitor import HOT_RUN, answer, question, run, start, step_url, submit_lead
-from tracking import reports
-from tracking.models import ConversionEvent
+from tracking import reports, rollups
+from tracking.models import ConversionEvent, PendingEvent
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-WINDOW = (T0 + timedelta(hours=2), T0 + timedelta(hours=8))
+TICK = timedelta(minutes=20)  # the logs' clock: 7.5 days of starts, runs that cross midnight
+WINDOW = (T0 + timedelta(days=2), T0 + timedelta(days=5))  # whole days, as the dashboard's
 SOURCES = [
     ("google", "cpc", "brand", ""),
     ("newsletter", "email", "nov", ""),
@@ -48,11 +51,11 @@ def attempt_logs(draw, lead_first=False):
     ft = draw(st.sampled_from(SOURCES))
     lt = draw(st.sampled_from(SOURCES))[0]
     bot, preview = draw(st.booleans()) and draw(st.booleans()), draw(st.integers(0, 9)) == 0
-    clock = [draw(st.integers(0, 9 * 60))]  # minutes from T0; steps can tie
+    clock = [draw(st.integers(0, 9 * 60))]  # ticks from T0; steps can tie
 
     def tick():
         clock[0] += draw(st.integers(0, 45))
-        return T0 + timedelta(minutes=clock[0])
+        return T0 + TICK * clock[0]
 
     views = [{"name": "quiz_viewed", "t": tick()} for _ in range(draw(st.integers(0, 2)))]
     log = []
@@ -322,9 +325,14 @@ def reference_attribution(logs):
     return {source: tuple(v) for source, v in table.items()}
 
 
+def _tenths(seconds):
+    """Times are kept to the tenth of a second, half up."""
+    return math.floor(seconds * 10 + 0.5) / 10
+
+
 def reference_timing(logs):
     events = [e for log in selected(logs) for e in events_of(log)]
-    durations = [e["duration_ms"] / 1000 for e in events if e["name"] == "quiz_completed"]
+    durations = [_tenths(e["duration_ms"] / 1000) for e in events if e["name"] == "quiz_completed"]
 
     def summary(values):
         if not values:
@@ -338,7 +346,7 @@ def reference_timing(logs):
     per_q = defaultdict(list)
     for e in events:
         if e["name"] == "question_answered" and (e["attempt"], e["q"]) in shown:
-            per_q[e["q"]].append((e["t"] - shown[(e["attempt"], e["q"])]).total_seconds())
+            per_q[e["q"]].append(_tenths((e["t"] - shown[(e["attempt"], e["q"])]).total_seconds()))
     return [summary(durations)] + [summary(per_q[q]) for q in range(1, 6)]
 
 
@@ -387,9 +395,17 @@ def _check_reports(quiz, logs, *, lead_first=False):
     reference of a language: the same definitions over the runs shown in it)."""
     try:
         _store(quiz, logs)
-        for language in ("", "de"):
-            shown_in = [log for log in logs if not language or log["language"] == language]
-            _check_language(quiz, shown_in, language, lead_first=lead_first)
+        pending = PendingEvent.objects.count()
+        # All pending (the worker behind), a batch rolled up, then all of it.
+        for batch in (0, max(1, pending // 2), None):
+            if batch is not None and batch:
+                rollups.flush(batch=batch, most=1)
+            elif batch is None:
+                rollups.flush()
+                assert not PendingEvent.objects.exists()
+            for language in ("", "de"):
+                shown_in = [log for log in logs if not language or log["language"] == language]
+                _check_language(quiz, shown_in, language, lead_first=lead_first)
     finally:
         ConversionEvent.objects.filter(quiz=quiz).delete()  # tests only: events are append-only
         Attempt.objects.filter(quiz=quiz).delete()
@@ -481,22 +497,26 @@ def test_going_back_to_take_the_other_branch_is_not_leaving(scorecard):
 
 
 def test_a_run_cut_by_the_range_is_counted_whole_by_when_it_started(scorecard):
-    """One attempt starts before the range and finishes in it; another starts in the
-    range and finishes after it. Only the second counts, and all of it."""
+    """One attempt starts the day before and finishes in the range (today); another
+    starts today and finishes the day after. Only the second counts, and all of it."""
     before, inside = Client(), Client()
-    early = start(before, scorecard)
-    cut = datetime.now(UTC)
-    late = start(inside, scorecard)
+    early, late = start(before, scorecard), start(inside, scorecard)
     for visitor, attempt in ((before, early), (inside, late)):
         for text, labels, kwargs in HOT_RUN:
             answer(visitor, attempt, text, *labels, **kwargs)
         submit_lead(visitor, attempt)
-    end = datetime.now(UTC)
+    today = datetime.combine(timezone.localdate(), time.min, tzinfo=timezone.get_current_timezone())
+    tomorrow = today + timedelta(days=1)
+    # Tests only (events are append-only): the early start came yesterday, the rest of
+    # the late run tomorrow.
+    ConversionEvent.objects.filter(attempt=early, name="quiz_started").update(
+        occurred_at=today - timedelta(hours=1)
+    )
     ConversionEvent.objects.filter(attempt=late).exclude(name="quiz_started").update(
-        occurred_at=end + timedelta(hours=1)  # tests only: the rest of the run came later
+        occurred_at=tomorrow + timedelta(hours=1)
     )
 
-    funnel = _today(scorecard, start=cut, end=end)
+    funnel = _today(scorecard, start=today, end=tomorrow)
     assert [(s.key, s.count) for s in funnel if s.shown is None] == [
         ("quiz_started", 1),
         ("quiz_completed", 1),
@@ -504,7 +524,7 @@ def test_a_run_cut_by_the_range_is_counted_whole_by_when_it_started(scorecard):
     ]
     assert all(s.count == 1 for s in funnel if s.shown is not None and "tag" not in s.label)
     assert_plausible(funnel)
-    assert [r.leads for r in reports.sources(scorecard, cut, end)] == [1]
+    assert [r.leads for r in reports.sources(scorecard, today, tomorrow)] == [1]
 
 
 def test_a_visitor_who_submits_twice_converts_once(client, scorecard):
