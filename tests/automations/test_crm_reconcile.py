@@ -223,7 +223,8 @@ def test_spam_leads_are_left_out_of_the_panel_as_out_of_the_funnel_and_said_so(
     assert '<td class="num"><strong>3</strong></td>' in page  # events
     assert '<strong class="ok">3</strong></td>' in page  # = leads
     assert '<strong class="ok">3</strong> <span class="meta">of 3</span>' in page  # = contacts
-    assert "2 spam leads caught by the honeypot are not counted." in page
+    assert "Spam: <strong>2</strong> leads submitted in the range with the honeypot" in page
+    assert "counted neither here nor in the funnel's <em>Lead submitted</em>" in page
     # The dashboard's funnel says 3 too: the same rule.
     now = timezone.now()
     dashboard = funnel(scorecard, now - timedelta(days=1), now + timedelta(days=1))
