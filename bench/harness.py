@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import statistics
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +64,71 @@ def timed(fn, *args, **kwargs) -> float:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
+
+
+# --- a visitor's run of a quiz (bench/load.py over HTTP, bench/request_cpu.py in WSGI) ---
+
+KINDS = ["intro", "start", "question", "answer", "lead form", "lead submit", "result"]
+
+
+def kind_of(method: str, path: str) -> str:
+    """Which of KINDS a visitor's request is, by its method and path."""
+    if path.endswith("/start/"):
+        return "start"
+    if path.endswith("/details/"):
+        return "lead submit" if method == "POST" else "lead form"
+    if "/q/" in path and "/t/" in path:
+        return "answer" if method == "POST" else "question"
+    if "/r/" in path:
+        return "result"
+    return "intro"
+
+
+class RunFailed(Exception):
+    """A run that did not reach its result page, and where it stopped."""
+
+
+def form_field(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    if found is None:
+        raise RunFailed(f"no {name} on {page[:200]!r}")
+    return found[1]
+
+
+def quiz_run(request: Callable[..., str], slug: str, answers: dict[int, list[str]]) -> str:
+    """A complete run of the quiz `slug` as one visitor, intro to result; the result page.
+
+    `request(method, path, form=None, *, hx=True)` makes a request (with htmx's headers
+    unless hx is false), follows its redirects and returns the last page's HTML. The intro
+    is a page load; each question the pages show is answered with `answers` (question id
+    -> the values to post), then the lead form is sent with a new e-mail address.
+    """
+    page = request("GET", f"/q/{slug}/", hx=False)
+    csrf = form_field(page, "csrfmiddlewaretoken")
+    page = request(
+        "POST",
+        f"/q/{slug}/start/",
+        {"csrfmiddlewaretoken": csrf, "start_key": form_field(page, "start_key")},
+    )
+    for _ in range(50):
+        action = re.search(r'<form method="post" action="([^"]+)"', page)
+        if action is None:
+            raise RunFailed(f"no form on {page[:200]!r}")
+        path = action[1]
+        if path.endswith("/details/"):
+            break
+        question_id = int(re.search(r"/q/(\d+)/$", path)[1])
+        page = request("POST", path, {"csrfmiddlewaretoken": csrf, "answer": answers[question_id]})
+    else:
+        raise RunFailed(f"no lead form after 50 questions: {page[:200]!r}")
+    form = {
+        "csrfmiddlewaretoken": csrf,
+        "email": f"visitor-{uuid.uuid4().hex}@example.com",
+        "name": "Bench",
+        "company": "Bench",
+        "website": "",
+    }
+    page = request("POST", path, form)
+    if "result" not in page.lower():
+        raise RunFailed(f"no result page: {page[:200]!r}")
+    return page

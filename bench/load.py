@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import http.client
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -44,29 +43,16 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from harness import ROOT, throwaway_database
+from harness import KINDS, ROOT, RunFailed, kind_of, quiz_run, throwaway_database
 
 BIN = Path(sys.executable).parent
 SLUG = "marketing-measurement"
-KINDS = ["intro", "start", "question", "answer", "lead form", "lead submit", "result"]
 # The issue's measurement before this work (20 visitors, 4 web workers, 2 cores).
 BASELINE = {"runs_per_s": 2.2, "p50_ms": 348, "p99_ms": 1100}
 # CPU seconds per completed run measured before the visitor path was made cheaper
 # (bench/request_cpu.py): the figures this run's are read against.
 CPU_BEFORE = {"web": 0.317, "worker": 0.036, "database": 0.059}
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def kind_of(method: str, path: str) -> str:
-    if path.endswith("/start/"):
-        return "start"
-    if path.endswith("/details/"):
-        return "lead submit" if method == "POST" else "lead form"
-    if "/q/" in path and "/t/" in path:
-        return "answer" if method == "POST" else "question"
-    if "/r/" in path:
-        return "result"
-    return "intro"
 
 
 # --- the stack ---------------------------------------------------------------------
@@ -316,10 +302,6 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Failed(Exception):
-    pass
-
-
 class Visitor:
     """One browser: a keep-alive connection, a cookie jar, htmx's headers or none."""
 
@@ -354,11 +336,11 @@ class Visitor:
             except (OSError, http.client.HTTPException) as error:
                 self.connection.close()
                 self._note(kind, started, False)
-                raise Failed(f"{kind}: {error!r}") from None
+                raise RunFailed(f"{kind}: {error!r}") from None
             ok = response.status in (200, 302)
             self._note(kind, started, ok)
             if not ok:
-                raise Failed(f"{kind}: HTTP {response.status} {content[:200]!r}")
+                raise RunFailed(f"{kind}: HTTP {response.status} {content[:200]!r}")
             for header in response.msg.get_all("Set-Cookie") or []:
                 for name, morsel in SimpleCookie(header).items():
                     self.cookies[name] = morsel.value
@@ -374,41 +356,7 @@ class Visitor:
     def run(self, answers: dict[int, list[str]]) -> None:
         """A complete hot run, intro to result, as a new visitor."""
         self.cookies = {}
-        page = self.request("GET", f"/q/{SLUG}/", hx=False)  # a page load, not htmx
-        csrf = _field(page, "csrfmiddlewaretoken")
-        page = self.request(
-            "POST",
-            f"/q/{SLUG}/start/",
-            {"csrfmiddlewaretoken": csrf, "start_key": _field(page, "start_key")},
-        )
-        for _ in range(50):
-            action = re.search(r'<form method="post" action="([^"]+)"', page)
-            if action is None:
-                raise Failed(f"no form on {page[:200]!r}")
-            path = action[1]
-            if path.endswith("/details/"):
-                break
-            question_id = int(re.search(r"/q/(\d+)/$", path)[1])
-            page = self.request(
-                "POST", path, {"csrfmiddlewaretoken": csrf, "answer": answers[question_id]}
-            )
-        form = {
-            "csrfmiddlewaretoken": csrf,
-            "email": f"visitor-{threading.get_ident()}-{time.monotonic_ns()}@example.com",
-            "name": "Load Test",
-            "company": "Bench",
-            "website": "",
-        }
-        page = self.request("POST", path, form)
-        if "scorecard" not in page.lower() and "result" not in page.lower():
-            raise Failed(f"no result page: {page[:200]!r}")
-
-
-def _field(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    if found is None:
-        raise Failed(f"no {name} on {page[:200]!r}")
-    return found[1]
+        quiz_run(self.request, SLUG, answers)
 
 
 def hot_answers() -> dict[int, list[str]]:
@@ -437,7 +385,7 @@ def visit(
     while not stop.is_set():
         try:
             visitor.run(answers)
-        except Failed as error:
+        except RunFailed as error:
             with results.lock:
                 results.failures.append(str(error))
             time.sleep(0.2)

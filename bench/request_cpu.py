@@ -26,7 +26,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -39,25 +38,14 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from harness import KINDS, kind_of, quiz_run, throwaway_database
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-KINDS = ["intro", "start", "question", "answer", "lead form", "lead submit", "result"]
 # The commit this work started from: the default "old" side.
 BASELINE_REV = "294fe61"
 # The target: every kind cheaper, none dearer (a paired ratio below 1).
 TARGET = "< 1 (new cheaper than old)"
-
-
-def kind_of(method: str, path: str) -> str:
-    if path.endswith("/start/"):
-        return "start"
-    if path.endswith("/details/"):
-        return "lead submit" if method == "POST" else "lead form"
-    if "/q/" in path and "/t/" in path:
-        return "answer" if method == "POST" else "question"
-    if "/r/" in path:
-        return "result"
-    return "intro"
 
 
 # --- the serving side (one process per version of the code) ---------------------------
@@ -146,38 +134,7 @@ class WsgiVisitor:
     def run(self, slug: str, answers: dict[int, list[str]]) -> None:
         """A complete hot run as a new visitor, as bench/load.py's visitors take it."""
         self.cookies = {}
-        page = self.request("GET", f"/q/{slug}/", hx=False)
-        csrf = _field(page, "csrfmiddlewaretoken")
-        page = self.request(
-            "POST",
-            f"/q/{slug}/start/",
-            {"csrfmiddlewaretoken": csrf, "start_key": _field(page, "start_key")},
-        )
-        for _ in range(50):
-            path = re.search(r'<form method="post" action="([^"]+)"', page)[1]
-            if path.endswith("/details/"):
-                break
-            question_id = int(re.search(r"/q/(\d+)/$", path)[1])
-            page = self.request(
-                "POST", path, {"csrfmiddlewaretoken": csrf, "answer": answers[question_id]}
-            )
-        form = {
-            "csrfmiddlewaretoken": csrf,
-            "email": f"visitor-{time.monotonic_ns()}@example.com",
-            "name": "Bench",
-            "company": "Bench",
-            "website": "",
-        }
-        page = self.request("POST", path, form)
-        if "result" not in page.lower():
-            raise SystemExit(f"no result page: {page[:300]!r}")
-
-
-def _field(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    if found is None:
-        raise SystemExit(f"no {name} on {page[:300]!r}")
-    return found[1]
+        quiz_run(self.request, slug, answers)
 
 
 class StatementCounter:
@@ -194,11 +151,9 @@ class StatementCounter:
 
 def serve(profile: bool, show_sql: bool = False) -> None:
     """Set up the demo quiz, then take a run for each line read; answer with its samples."""
-    sys.path.insert(0, str(HERE))
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
-    from harness import throwaway_database
     from load import SLUG, hot_answers
 
     out = sys.stdout
@@ -288,8 +243,10 @@ def unpack(rev: str, into: Path) -> Path:
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
-    # The old tree serves with this script (it may not have it) and the old harness.
+    # The old tree serves with this script (it may not have it) and the harness it walks a
+    # run with (bench/harness.py: the same setup, and the run's walker the old may lack).
     shutil.copy(Path(__file__), into / "bench" / "request_cpu.py")
+    shutil.copy(HERE / "harness.py", into / "bench" / "harness.py")
     return into
 
 

@@ -37,3 +37,10 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self) -> dict:
+        # Folders, not a host: without the "localhost" kombu's virtual transports assume,
+        # a connection has no hostname to fall back to and logs no "No hostname was
+        # supplied" warning at each start of the worker and the scheduler.
+        return {"port": self.default_port}

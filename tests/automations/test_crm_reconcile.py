@@ -223,8 +223,24 @@ def test_spam_leads_are_left_out_of_the_panel_as_out_of_the_funnel_and_said_so(
     assert '<td class="num"><strong>3</strong></td>' in page  # events
     assert '<strong class="ok">3</strong></td>' in page  # = leads
     assert '<strong class="ok">3</strong> <span class="meta">of 3</span>' in page  # = contacts
-    assert "2 spam leads caught by the honeypot are not counted." in page
+    assert "Spam: <strong>2</strong> leads submitted in the range with the honeypot" in page
+    assert "counted neither here nor in the funnel's <em>Lead submitted</em>" in page
     # The dashboard's funnel says 3 too: the same rule.
     now = timezone.now()
     dashboard = funnel(scorecard, now - timedelta(days=1), now + timedelta(days=1))
     assert {s.key: s.count for s in dashboard}["lead_submitted"] == 3
+
+
+def test_the_panels_own_page_has_the_staff_pages_header(scorecard, marketer):
+    page = marketer.get(PANEL, {"quiz": scorecard.pk, "unit": "visitors"}).content.decode()
+    assert "<h1>CRM reconciliation</h1>" in page
+    nav = page.split('<nav class="staff-nav meta" aria-label="Staff pages">')[1].split("</nav>")[0]
+    # Back to the dashboard on the same quiz and range; the admin (Mia is staff); no
+    # "Leads": she is not in Sales, and a link that answers 403 is a dead end.
+    assert f'href="/dashboard/?quiz={scorecard.pk}&amp;unit=visitors">← Dashboard</a>' in nav
+    assert 'href="/admin/">Admin</a>' in nav
+    assert "/sales/" not in nav
+    # Inside the dashboard (htmx) the panel comes without a second header.
+    part = marketer.get(PANEL, {"quiz": scorecard.pk}, headers={"HX-Request": "true"})
+    assert "staff-nav" not in part.content.decode()
+    assert 'id="crm-reconciliation"' in part.content.decode()

@@ -200,3 +200,34 @@ def test_the_builder_previews_which_result_blocks_a_set_of_answers_shows(
     # The preview's inputs are not the quiz's: the page still saves as it was.
     page.locator("input[name=_continue]").first.click()
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+
+def test_the_result_blocks_preview_is_usable_on_a_phone_and_on_a_desktop(
+    phone, live_server, transactional_db
+):
+    quiz = ScorecardFactory()
+    HiddenField.objects.create(quiz=quiz, name="plan", pattern="free|pro")
+    page = phone
+    _log_in(page, live_server, f"/admin/quizzes/quiz/{quiz.pk}/change/")
+    panel = page.locator("#qf-blocks-preview")
+    rows = panel.locator(".qf-preview-answers tr")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(panel.locator("select").first).to_be_visible()
+    width = panel.bounding_box()["width"]
+    for row in rows.all():
+        label, field = row.locator("th").bounding_box(), row.locator("td").bounding_box()
+        assert label["y"] + label["height"] <= field["y"] + 1  # the question above its answers
+    for field in panel.locator("select, input[type=text]").all():
+        assert field.bounding_box()["width"] >= width - 40  # the whole width, but the padding
+    panel.get_by_label("4. How confident are you?").select_option("7")
+    expect(page.locator("#qf-blocks-preview-result")).to_contain_text("Score")
+    panel.locator("xpath=ancestor::fieldset[1]").screenshot(path="/tmp/blocks-preview-phone.png")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for row in rows.all():
+        label, field = row.locator("th").bounding_box(), row.locator("td").bounding_box()
+        assert label["x"] + label["width"] <= field["x"] + 1  # the question beside its answers
+    for field in panel.locator("select").all():
+        assert field.bounding_box()["width"] >= 240  # long answers readable, not cut to "—"
+    panel.locator("xpath=ancestor::fieldset[1]").screenshot(path="/tmp/blocks-preview-desktop.png")

@@ -9,8 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker_start(**env: str) -> subprocess.Popen:
-    """One worker process (solo pool), in its own process group, with `env` added."""
+def worker_start(loglevel: str = "WARNING", *, log: bool = False, **env: str) -> subprocess.Popen:
+    """One worker process (solo pool), in its own process group, with `env` added; with
+    `log`, its output (stderr too) is read from the process's stdout, as text."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -20,7 +21,7 @@ def worker_start(**env: str) -> subprocess.Popen:
             "config",
             "worker",
             "--pool=solo",
-            "--loglevel=WARNING",
+            f"--loglevel={loglevel}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -28,6 +29,9 @@ def worker_start(**env: str) -> subprocess.Popen:
         cwd=ROOT,
         env={**os.environ, **env},
         start_new_session=True,
+        stdout=subprocess.PIPE if log else None,
+        stderr=subprocess.STDOUT if log else None,
+        text=log,
     )
 
 

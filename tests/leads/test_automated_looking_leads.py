@@ -92,5 +92,27 @@ def test_the_dashboard_says_how_many_runs_it_left_out_as_a_bots(scorecard):
     run(Client(headers={"User-Agent": HEADLESS}), scorecard)
     _lead_from(scorecard, HEADLESS, email="ada@example.com")  # a person: counted, not left out
     page = _staff("Marketers").get("/dashboard/", {"quiz": scorecard.pk}).content.decode()
-    assert "Left out: <strong>1</strong> attempt by a bot" in page
+    assert "Left out as bots: <strong>1</strong> attempt (runs, not leads)" in page
     assert "started <strong>1</strong> attempt" in page
+
+
+def test_the_dashboards_bot_note_counts_runs_and_the_spam_note_counts_leads(scorecard):
+    run(Client(headers={"User-Agent": HEADLESS}), scorecard)  # no e-mail: a bot's run
+    _lead_from(scorecard, HEADLESS, email="s1@example.com", website="http://spam.example")
+    _lead_from(scorecard, CUBOT, email="s2@example.com", website="http://spam.example")
+    _lead_from(scorecard, HEADLESS, email="ada@example.com")  # a person: counted
+    marketer = _staff("Marketers")
+    page = marketer.get("/dashboard/", {"quiz": scorecard.pk}).content.decode()
+    bots = page.split('data-note="bots">')[1].split("</span>")[0]
+    # The automated-looking runs without a person's lead, the spam one among them (its
+    # lead is not what makes it a bot's: the run is counted, never the lead).
+    assert "<strong>2</strong> attempts (runs, not leads) whose browser looked automated" in bots
+    assert "never ended with a person's lead" in bots
+    assert "counted apart" in bots
+    assert "started <strong>2</strong> attempts" in page  # Cubot's spam run and Ada's
+
+    crm = marketer.get("/automations/reconciliation/", {"quiz": scorecard.pk})
+    spam = crm.content.decode().split('data-note="spam">')[1].split("</span>")[0]
+    # Both spam leads, whatever their browser looked like: leads, not runs.
+    assert "Spam: <strong>2</strong> leads submitted in the range with the honeypot" in spam
+    assert "whatever the browser looked like" in spam
