@@ -461,10 +461,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
-# How often the worker rolls new events up for the reports (tracking.rollups).
+# How often the worker rolls new events up for the reports (tracking.rollups), and how
+# many pending events of a quiz a report adds up itself before saying it is catching up.
+ROLLUP_TAIL_LIMIT = env_int("ROLLUP_TAIL_LIMIT", 50_000)
+ROLLUP_SECONDS = float(env_str("ROLLUP_SECONDS", "5"))
 CELERY_BEAT_SCHEDULE["flush-rollups"] = {
     "task": "tracking.tasks.flush_rollups",
-    "schedule": float(env_str("ROLLUP_SECONDS", "5")),
+    "schedule": ROLLUP_SECONDS,
 }
 
 # Lead-first quizzes: an unfinished run silent this long is recorded as `quiz_abandoned`

@@ -74,7 +74,11 @@ def report_query(fn):
 def days(start: datetime, end: datetime) -> tuple[date, date]:
     """The days (in TIME_ZONE) from `start` up to `end` (exclusive): the first and the
     last, inclusive. The dashboard passes midnights; any other moment counts its day."""
-    return timezone.localdate(start), timezone.localdate(end - timedelta(microseconds=1))
+    zone = timezone.get_default_timezone()
+    return (
+        timezone.localdate(start, zone),
+        timezone.localdate(end - timedelta(microseconds=1), zone),
+    )
 
 
 def _totals(quiz: Quiz, start: datetime, end: datetime, language: str, *units: str):

@@ -40,8 +40,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 
+import psycopg
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
@@ -65,11 +67,11 @@ Row = tuple  # (language, unit, key, day, lo, hi, nxt, question_id, label, numbe
 
 def day_of(moment: datetime) -> int:
     """The day (ordinal) a moment falls on in TIME_ZONE, the dashboard's days."""
-    if isinstance(moment, str):
+    if isinstance(moment, str):  # SQLite's raw rows
         moment = parse_datetime(moment)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.utc)
-    return timezone.localtime(moment).date().toordinal()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(timezone.get_default_timezone()).toordinal()
 
 
 def tenths(microseconds: int) -> int:
@@ -77,8 +79,7 @@ def tenths(microseconds: int) -> int:
     return (max(0, microseconds) + 50_000) // 100_000
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     id: int
     name: str
     attempt_id: int | None
@@ -134,24 +135,11 @@ def _columns(events: QuerySet[ConversionEvent], *extra: str) -> QuerySet:
 
 
 def _event(row) -> Event:
-    (eid, name, attempt, question, visitor, at, bot, preview, lang, dur, tier, pct, hot) = row[:13]
+    eid, name, attempt, question, visitor, at, bot, preview, lang, dur, tier, pct, hot = row[:13]
     return Event(
-        eid,
-        name,
-        attempt,
-        question,
-        visitor,
-        at,
-        bool(bot),
-        bool(preview),
-        lang or "",
-        dur,
-        tier,
-        pct,
-        int(hot or 0),
-        tuple(row[13:17]),
-        row[17],
-    )
+        eid, name, attempt, question, visitor, at, bool(bot), bool(preview), lang or "", dur,
+        tier, pct, int(hot or 0), row[13:17], row[17],
+    )  # fmt: skip
 
 
 @dataclass
@@ -265,25 +253,38 @@ def contributions(events: Iterable[Event]) -> Counter:
         run = Run.of(start, [e for e in attempt_events if e.counts])
         runs.append(run)
         came.append((run.day, run.language, run.ft))
-        for language in _languages(run.language):
-            _attempt_rows(out, language, run)
-    languages = {"", *(c[1] for c in came)}
-    for language in languages:
-        _visitor_rows(
-            out,
-            language,
-            [c for c in came if not language or c[1] == language],
-            [r for r in runs if not language or r.language == language],
-        )
+        rows = Counter()
+        _attempt_rows(rows, run)
+        _in_languages(out, rows, _languages(run.language))
+    languages = {c[1] for c in came}
+    if len(languages) <= 1:  # the usual visitor: every language's rows are the same
+        rows = Counter()
+        _visitor_rows(rows, came, runs)
+        _in_languages(out, rows, _languages(next(iter(languages), "")))
+    else:
+        for language in ("", *languages):
+            rows = Counter()
+            _visitor_rows(
+                rows,
+                [c for c in came if not language or c[1] == language],
+                [r for r in runs if not language or r.language == language],
+            )
+            _in_languages(out, rows, (language,))
     return out
 
 
-def _attempt_rows(out: Counter, language: str, run: Run) -> None:
+def _in_languages(out: Counter, rows: Counter, languages: tuple[str, ...]) -> None:
+    for row, value in rows.items():
+        for language in languages:
+            out[(language, *row)] += value
+
+
+def _attempt_rows(out: Counter, run: Run) -> None:
     d = run.day
 
     def add(key, value=1, question=0, label="", number=0):
         if value:
-            out[(language, "a", key, d, 0, d, NEVER, question, label, number)] += value
+            out[("a", key, d, 0, d, NEVER, question, label, number)] += value
 
     add(
         "f",
@@ -312,7 +313,7 @@ def _attempt_rows(out: Counter, language: str, run: Run) -> None:
         add("time", question=q, number=t)
 
 
-def _visitor_rows(out: Counter, language: str, came: list, runs: list[Run]) -> None:
+def _visitor_rows(out: Counter, came: list, runs: list[Run]) -> None:
     """One row per run of the visitor's days (see the module's docstring)."""
     days = sorted({c[0] for c in came})
     sources_on: dict[int, set] = defaultdict(set)
@@ -358,7 +359,7 @@ def _visitor_rows(out: Counter, language: str, came: list, runs: list[Run]) -> N
                 src=sorted(sources),
                 conv=sorted(converted),
             )
-            out[(language, "v", "f", day, lo, first, nxt, 0, label, 0)] += 1
+            out[("v", "f", day, lo, first, nxt, 0, label, 0)] += 1
 
 
 # Loading the events of visitors
@@ -368,52 +369,95 @@ def _nonzero(change: Counter) -> Counter:
     return Counter({k: v for k, v in change.items() if v})
 
 
-def _pending() -> Exists:
-    return Exists(PendingEvent.objects.filter(event_id=OuterRef("pk")))
-
-
 def _load(using: str, quiz_id: int, visitors: list[str]) -> dict[str, list[tuple[Event, bool]]]:
-    """Every event of these visitors on the quiz, each with whether it is pending: read
-    in one statement, so what is pending agrees with what is there."""
+    """Every event of these visitors on the quiz (their views, and every event of the
+    attempts they started, whoever's device sent it), each with whether it is pending.
+
+    An event and its PendingEvent commit together, and only the holder of the rollups
+    deletes PendingEvents: so an event read is pending or rolled up, whenever its
+    flag is read (and a report reads all of it in one snapshot)."""
     events = ConversionEvent.objects.using(using)
-    starts = events.filter(
-        quiz_id=quiz_id, name="quiz_started", visitor_id__in=visitors, attempt__isnull=False
-    ).values("attempt_id")
-    runs = events.filter(attempt_id__in=Subquery(starts)).exclude(name="quiz_viewed")
-    views = events.filter(quiz_id=quiz_id, name="quiz_viewed", visitor_id__in=visitors)
-    rows = _columns(runs.annotate(p=_pending()).order_by(), "p").union(
-        _columns(views.annotate(p=_pending()).order_by(), "p"), all=True
-    )
+    rows = _rows(_columns(events.filter(quiz_id=quiz_id, visitor_id__in=visitors).order_by()))
+    started = {r[2] for r in rows if r[1] == "quiz_started" and r[2] is not None}
+    if started:
+        rows += _rows(
+            _columns(
+                events.filter(attempt_id__in=sorted(started))
+                .exclude(visitor_id__in=visitors)
+                .order_by()
+            )
+        )
+    pending = _pending_among(using, [r[0] for r in rows])
     by_attempt: dict[int, list] = defaultdict(list)
     by_visitor: dict[str, list] = defaultdict(list)
     for row in rows:
         event = _event(row)
         if event.name == "quiz_viewed":
-            by_visitor[event.visitor_id].append((event, bool(row[-1])))
-        else:
-            by_attempt[event.attempt_id].append((event, bool(row[-1])))
+            by_visitor[event.visitor_id].append((event, event.id in pending))
+        elif event.attempt_id is not None:
+            by_attempt[event.attempt_id].append((event, event.id in pending))
     for attempt_events in by_attempt.values():
         start = next((e for e, _ in attempt_events if e.name == "quiz_started"), None)
-        if start is not None:
+        if start is not None and start.attempt_id in started:
             by_visitor[start.visitor_id].extend(attempt_events)
     return by_visitor
 
 
-def _units(using: str, ids: QuerySet) -> dict[int, set[str]]:
-    """{quiz: visitors} whose events these are (`ids`: a query of event ids): a view's
-    own visitor, an attempt's event the visitor who started it (none yet: it counts
-    for nothing)."""
+def _rows(queryset: QuerySet) -> list[tuple]:
+    """The queryset's rows; on PostgreSQL fetched in binary by psycopg itself (the same
+    values, two to three times faster than through the ORM)."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()
+
+
+def _pending_among(using: str, ids: list[int]) -> set[int]:
+    connection = connections[using]
+    found: set[int] = set()
+    with _cursor(connection) as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT event_id FROM tracking_pendingevent WHERE event_id = ANY(%s::bigint[])",
+                [ids],
+            )
+            return {r[0] for r in cursor.fetchall()}
+        for at in range(0, len(ids), 500):
+            chunk = ids[at : at + 500]
+            cursor.execute(
+                "SELECT event_id FROM tracking_pendingevent WHERE event_id IN "
+                f"({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            found.update(r[0] for r in cursor.fetchall())
+    return found
+
+
+def _units(using: str, ids: QuerySet | list[int]) -> dict[int, set[str]]:
+    """{quiz: visitors} whose events these are (`ids`: event ids, or a query of them): a
+    view's own visitor, an attempt's event the visitor who started it (none yet: it
+    counts for nothing)."""
     events = ConversionEvent.objects.using(using)
+    if not isinstance(ids, list):
+        ids = Subquery(ids)
     units: dict[int, set[str]] = defaultdict(set)
-    for quiz_id, visitor in events.filter(pk__in=Subquery(ids), name="quiz_viewed").values_list(
+    for quiz_id, visitor in events.filter(pk__in=ids, name="quiz_viewed").values_list(
         "quiz_id", "visitor_id"
     ):
         units[quiz_id].add(visitor)
-    attempts = events.filter(pk__in=Subquery(ids), attempt__isnull=False).values("attempt_id")
-    for quiz_id, visitor in events.filter(
-        attempt_id__in=Subquery(attempts), name="quiz_started"
-    ).values_list("quiz_id", "visitor_id"):
-        units[quiz_id].add(visitor)
+    # Read first, then looked up by attempt: as one statement the planner may scan the
+    # quiz's every start rather than probe each attempt's.
+    attempts = sorted(
+        set(events.filter(pk__in=ids, attempt__isnull=False).values_list("attempt_id", flat=True))
+    )
+    for at in range(0, len(attempts), 5000):
+        for quiz_id, visitor in events.filter(
+            attempt_id__in=attempts[at : at + 5000], name="quiz_started"
+        ).values_list("quiz_id", "visitor_id"):
+            units[quiz_id].add(visitor)
     return units
 
 
@@ -437,13 +481,30 @@ def _difference(using: str, units: dict[int, set[str]]) -> tuple[dict[int, Count
     return {q: _nonzero(c) for q, c in changes.items()}, seen
 
 
+class Behind(Exception):
+    """More events are pending for a quiz than a report adds up on the fly."""
+
+    def __init__(self, pending: int):
+        super().__init__(f"more than {pending:,} events are waiting to be rolled up")
+        self.pending = pending
+
+
 def pending_difference(quiz, using: str | None = None) -> Counter:
-    """What the quiz's pending events add to its rollups (the reports' tail)."""
+    """What the quiz's pending events add to its rollups (the reports' tail). Raises
+    Behind past ROLLUP_TAIL_LIMIT of them (a first rollup after an upgrade, a worker
+    long down): a report then says so rather than keep the marketer waiting."""
     using = using or ConversionEvent.objects.db
-    pending = PendingEvent.objects.using(using).filter(
-        Exists(ConversionEvent.objects.filter(pk=OuterRef("event_id"), quiz=quiz))
+    limit = settings.ROLLUP_TAIL_LIMIT
+    ids = list(
+        PendingEvent.objects.using(using)
+        .filter(Exists(ConversionEvent.objects.filter(pk=OuterRef("event_id"), quiz=quiz)))
+        .values_list("event_id", flat=True)[: limit + 1]
     )
-    units = _units(using, pending.values("event_id"))
+    if not ids:
+        return Counter()
+    if len(ids) > limit:
+        raise Behind(limit)
+    units = _units(using, ids)
     return _difference(using, units)[0].get(quiz.pk, Counter())
 
 
@@ -457,7 +518,39 @@ def label_hash(text: str) -> str:
 _known_labels: set[str] = set()
 
 
+KEYS = (
+    "quiz_id",
+    "language",
+    "unit",
+    "key",
+    "day",
+    "lo",
+    "hi",
+    "nxt",
+    "question_id",
+    "label",
+    "number",
+)
+# PostgreSQL takes each column as one array (a statement of 12 parameters, whatever
+# its size); SQLite a VALUES list per 500 rows.
+PG_TYPES = (
+    "int",
+    "text",
+    "text",
+    "text",
+    "int",
+    "int",
+    "int",
+    "int",
+    "int",
+    "text",
+    "int",
+    "bigint",
+)
+
+
 def _write(using: str, changes: dict[int, Counter]) -> None:
+    """Add the changes to the rollups; rows that come to 0 go."""
     connection = connections[using]
     labels = {}
     rows = []
@@ -471,41 +564,66 @@ def _write(using: str, changes: dict[int, Counter]) -> None:
             rows.append(
                 (quiz_id, language, unit, key, day, lo, hi, nxt, question, digest, number, value)
             )
-    with connection.cursor() as cursor:
-        items = list(labels.items())
-        for at in range(0, len(items), 400):
-            chunk = items[at : at + 400]
-            cursor.execute(
-                "INSERT INTO tracking_rolluplabel (hash, text) VALUES "
-                + ", ".join(["(%s, %s)"] * len(chunk))
-                + " ON CONFLICT DO NOTHING",
-                [v for pair in chunk for v in pair],
-            )
-        keys = "quiz_id, language, unit, key, day, lo, hi, nxt, question_id, label, number"
-        empty = []
-        for at in range(0, len(rows), 500):
-            chunk = rows[at : at + 500]
-            cursor.execute(
-                f"INSERT INTO tracking_rollup ({keys}, value) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-                + f" ON CONFLICT ({keys}) DO UPDATE SET value = tracking_rollup.value"
-                " + excluded.value RETURNING id, value",
-                [v for row in chunk for v in row],
-            )
-            empty += [pk for pk, value in cursor.fetchall() if value == 0]
-        for at in range(0, len(empty), 500):
-            chunk = empty[at : at + 500]
-            cursor.execute(
-                "DELETE FROM tracking_rollup WHERE id IN (" + ", ".join(["%s"] * len(chunk)) + ")",
-                chunk,
-            )
+    keys = ", ".join(KEYS)
+    upsert = (
+        f" ON CONFLICT ({keys}) DO UPDATE SET value = tracking_rollup.value + excluded.value"
+        " RETURNING id, value"
+    )
+    label_sql = "INSERT INTO tracking_rolluplabel (hash, text) {} ON CONFLICT DO NOTHING"
+    row_sql = f"INSERT INTO tracking_rollup ({keys}, value) {{}}{upsert}"
+    empty = []
+    with _cursor(connection) as cursor:
+        if connection.vendor == "postgresql":
+            if labels:
+                cursor.execute(
+                    label_sql.format("SELECT * FROM unnest(%s::text[], %s::text[])"),
+                    [list(labels), list(labels.values())],
+                )
+            if rows:
+                arrays = ", ".join(f"%s::{t}[]" for t in PG_TYPES)
+                cursor.execute(
+                    row_sql.format(f"SELECT * FROM unnest({arrays})"),
+                    [list(c) for c in zip(*rows, strict=True)],
+                )
+                empty = [pk for pk, value in cursor.fetchall() if value == 0]
+        else:
+            items = list(labels.items())
+            for at in range(0, len(items), 400):
+                chunk = items[at : at + 400]
+                values = "VALUES " + ", ".join(["(%s, %s)"] * len(chunk))
+                cursor.execute(label_sql.format(values), [v for pair in chunk for v in pair])
+            for at in range(0, len(rows), 500):
+                chunk = rows[at : at + 500]
+                values = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * 12) + ")"] * len(chunk))
+                cursor.execute(row_sql.format(values), [v for row in chunk for v in row])
+                empty += [pk for pk, value in cursor.fetchall() if value == 0]
+    _delete_ids(using, "tracking_rollup", "id", empty)
     transaction.on_commit(lambda: _known_labels.update(labels), using=using)
 
 
-def _delete_pending(using: str, ids: Iterable[int]) -> None:
+def _cursor(connection):
+    """On PostgreSQL psycopg's own cursor, which sends the parameters apart from the
+    statement (arrays in binary, where Django's cursor would quote each element in
+    Python); in the same transaction as everything else."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        return psycopg.Cursor(connection.connection)  # Django's own binds on the client
+    return connection.cursor()
+
+
+def _delete_ids(using: str, table: str, column: str, ids: Iterable[int]) -> None:
     ids = sorted(ids)
-    for at in range(0, len(ids), 500):
-        PendingEvent.objects.using(using).filter(event_id__in=ids[at : at + 500]).delete()
+    connection = connections[using]
+    with _cursor(connection) as cursor:
+        if connection.vendor == "postgresql":
+            if ids:
+                cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s::bigint[])", [ids])
+            return
+        for at in range(0, len(ids), 500):
+            chunk = ids[at : at + 500]
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk
+            )
 
 
 def _hold(using: str) -> RollupState:
@@ -543,20 +661,21 @@ def flush(*, batch: int = 5000, using: str = "default", most: int | None = None)
     done = 0
     while most is None or done < most:
         with _held(using) as state:
-            ids = list(
-                PendingEvent.objects.using(using)
-                .order_by("event_id")
-                .values_list("event_id", flat=True)[:batch]
+            pending = PendingEvent.objects.using(using)
+            # The batch: the oldest `batch` pending events, as a range (a short statement).
+            last = list(
+                pending.order_by("event_id").values_list("event_id", flat=True)[batch - 1 : batch]
             )
-            if not ids:
+            batch_ids = pending.filter(event_id__lte=last[0]) if last else pending
+            if not batch_ids.exists():
                 break
-            pending = PendingEvent.objects.using(using).filter(event_id__in=ids)
-            changes, seen = _difference(using, _units(using, pending.values("event_id")))
+            changes, seen = _difference(using, _units(using, batch_ids.values("event_id")))
             _write(using, changes)
-            _delete_pending(using, seen | set(ids))
+            _delete_ids(using, "tracking_pendingevent", "event_id", seen)
+            gone = batch_ids.delete()[0]  # those whose event is gone, or counts for nothing
             state.flushed_at = timezone.now()
             state.save(update_fields=["flushed_at"], using=using)
-            done += len(seen | set(ids))
+            done += len(seen) + gone
     return done
 
 

@@ -12,7 +12,7 @@ from core.db import reads_reports
 from core.spreadsheet import csv_rows
 from core.views import error_page
 from quizzes.models import Attempt
-from tracking import reports
+from tracking import reports, rollups
 from tracking.forms import ReportFilterForm
 from tracking.models import ReconciliationRun
 from tracking.timeline import attempt_timeline
@@ -43,7 +43,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
     status = 200
     if form.is_valid():
-        context.update({name: _table(form, name) for name in REPORTS})
+        try:
+            context.update({name: _table(form, name) for name in REPORTS})
+        except rollups.Behind as behind:
+            return _catching_up(request, behind)
         start, end = form.bounds()
         language = form.cleaned_data.get("language") or ""
         context["bot_attempts"] = reports.bot_attempts(
@@ -61,6 +64,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         template += "#report"
     return render(request, template, context, status=status)
+
+
+def _catching_up(request: HttpRequest, behind: rollups.Behind) -> HttpResponse:
+    """503 while the worker rolls up a backlog too big to add up per request."""
+    response = error_page(
+        request,
+        f"The reports are catching up: {behind}, more than a report adds up while you wait. "
+        f"The worker rolls them up (about {settings.ROLLUP_SECONDS:g} s apart, thousands a "
+        "second; after an upgrade the first time takes a few minutes). Try again in a minute.",
+        status=503,
+    )
+    response["Retry-After"] = "60"
+    return response
 
 
 def _funnel_header(funnel: reports.Funnel) -> list[str]:
@@ -160,7 +176,10 @@ def report_csv(request: HttpRequest, table: str) -> HttpResponse:
         return error_page(request, f"Fix the filters first: {errors}")
     header, cells = CSV_COLUMNS[table]
     quiz = form.cleaned_data["quiz"]
-    result = _table(form, table)
+    try:
+        result = _table(form, table)
+    except rollups.Behind as behind:
+        return _catching_up(request, behind)
     rows = (cells(row) for row in result)
     response = HttpResponse(csv_rows(header(result), rows), content_type="text/csv; charset=utf-8")
     name = f"{quiz.slug}-{table}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.csv"
