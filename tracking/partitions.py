@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import OperationalError, connections, transaction
+from django.db import OperationalError, connections, migrations, transaction
 
 EVENTS = "tracking_conversionevent"
 KEYS = "tracking_eventkey"
@@ -55,7 +55,8 @@ AHEAD_MONTHS = 3
 # A CHECK constraint bounds the old table before it becomes a partition; new rows must
 # pass it meanwhile, so its bound is at least this far ahead.
 BOUND_MARGIN = timedelta(days=7)
-LOCK_TIMEOUT = "3s"
+LOCK_TIMEOUT = "2s"
+SHORT_LOCK_TIMEOUT = "200ms"
 LOCK_TRIES = 10
 BACKFILL_BATCH = 100_000
 
@@ -637,29 +638,47 @@ def months_back(first: datetime, *, using: str = "default") -> list[str]:
 
 
 def _make_month(using: str, month: datetime) -> str:
+    """Made beside the parent and attached: ATTACH takes no lock that stops the parent's
+    reads and writes (CREATE TABLE … PARTITION OF would), only the default partition's."""
     name, nxt = month_name(month), add_months(month, 1)
-    bounds = f"FOR VALUES FROM ({_literal(month)}) TO ({_literal(nxt)})"
     within = f"occurred_at >= {_literal(month)} AND occurred_at < {_literal(nxt)}"
 
     def make(cursor):
-        cursor.execute(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE")
-        if not _fetch(cursor, f"SELECT 1 FROM {DEFAULT} WHERE {within} LIMIT 1"):
-            cursor.execute(f"CREATE TABLE {name} PARTITION OF {EVENTS} {bounds}")
-            return
-        # Straight between the tables, past the parent's triggers: the rows keep their
-        # ids, keys and pending rows.
         cursor.execute(
             f"CREATE TABLE {name} (LIKE {EVENTS} INCLUDING DEFAULTS INCLUDING STORAGE "
             "INCLUDING COMPRESSION)"
         )
+        cursor.execute(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE")
+        # Early arrivals move straight between the tables, past the parent's triggers:
+        # they keep their ids, keys and pending rows.
         cursor.execute(
             f"WITH moved AS (DELETE FROM {DEFAULT} WHERE {within} RETURNING *) "
             f"INSERT INTO {name} SELECT * FROM moved"
         )
-        cursor.execute(f"ALTER TABLE {EVENTS} ATTACH PARTITION {name} {bounds}")
+        cursor.execute(
+            f"ALTER TABLE {EVENTS} ATTACH PARTITION {name} "
+            f"FOR VALUES FROM ({_literal(month)}) TO ({_literal(nxt)})"
+        )
 
     _with_lock_timeout(using, make)
     return name
+
+
+def lock_parent_briefly(cursor, *, tries: int = 20) -> None:
+    """The parent's exclusive lock (to drop a partition), waited for SHORT_LOCK_TIMEOUT at a
+    time: while it waits, visitors' inserts queue behind it, so never for long; what the
+    transaction did before is kept between tries (a savepoint)."""
+    for attempt in range(1, tries + 1):
+        try:
+            with transaction.atomic(using=cursor.db.alias):
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [SHORT_LOCK_TIMEOUT])
+                cursor.execute(f"LOCK TABLE {EVENTS} IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
+                return
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "55P03" or attempt == tries:
+                raise
+            time.sleep(min(0.2 * attempt, 2))
 
 
 # Back to one table ------------------------------------------------------------------------
@@ -750,3 +769,37 @@ def unpartition(*, using: str = "default") -> str:
             )
         cursor.execute(f"DELETE FROM {KEYS}")
     return f"One table again: {rows:,} events."
+
+
+# Migrations ---------------------------------------------------------------------------
+
+
+class UnlessPartitioned(migrations.operations.base.Operation):
+    """A migration operation on the events table that a partitioned one cannot take: a
+    unique constraint without occurred_at (EventKey carries the same one there, changed
+    by the same migration). Its state always changes; the database only when one table.
+
+        UnlessPartitioned(migrations.AddConstraint(model_name="conversionevent", …))
+    """
+
+    reversible = True
+
+    def __init__(self, operation):
+        self.operation = operation
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.operation], {})
+
+    def state_forwards(self, app_label, state):
+        self.operation.state_forwards(app_label, state)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if not is_partitioned(schema_editor.connection.alias):
+            self.operation.database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if not is_partitioned(schema_editor.connection.alias):
+            self.operation.database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self):
+        return f"{self.operation.describe()} (unless the events table is partitioned)"

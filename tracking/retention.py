@@ -72,6 +72,15 @@ def cutoff_for(months: int, now: datetime | None = None) -> datetime:
     return partitions.add_months(partitions.month_start(now or datetime.now(UTC)), -months)
 
 
+def kept_since() -> datetime | None:
+    """Since when every event is surely still there (None: all of them): the cutoff, once
+    retention drops months (reconciliation checks only what is younger)."""
+    months = settings.TRACKING_EVENT_RETENTION_MONTHS
+    if months <= 0 or not partitions.is_partitioned():
+        return None
+    return cutoff_for(months)
+
+
 def events_of(partition: partitions.Partition):
     """Exactly the partition's events: no other partition holds a time in its range (the
     default one holds none of another's), and the range prunes every other."""
@@ -161,6 +170,7 @@ def _drop(month: Month) -> None:
         # Checked now, not at commit: nothing references the keys that went, and no check
         # of this transaction is left pending on the table.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        partitions.lock_parent_briefly(cursor)
         cursor.execute(f"DROP TABLE {partition.name}")
         month.dropped = True
 

@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, NotSupportedError, connection, transaction
+from django.urls import reverse
 
 from automations.models import Delivery, DeliveryAttempt
+from leads.models import Lead
 from tests.automations.factories import ActionFactory
 from tests.leads.factories import LeadFactory
 from tests.quizzes.factories import AttemptFactory, QuestionFactory
@@ -20,6 +23,7 @@ from tests.tracking.factories import ConversionEventFactory
 from tracking import partitions
 from tracking.erasure import events_erase
 from tracking.models import ConversionEvent, EventEnrichment, EventKey, PendingEvent
+from tracking.reconcile import reconcile
 from tracking.retention import drop_old_events
 from tracking.tasks import event_partitions_ahead
 
@@ -240,6 +244,45 @@ def test_erasure_changes_an_event_and_its_key_but_never_its_month(partitioned):
         ConversionEvent.objects.filter(pk=submitted.pk).update(occurred_at=month(2))
 
 
+@on_postgres
+@pytest.mark.django_db
+def test_the_admin_lists_and_shows_events_of_every_month(partitioned, admin_client):
+    events = ConversionEvent.objects.insert_new([event(occurred_at=month(k)) for k in (-2, 0, 2)])
+    page = admin_client.get(reverse("admin:tracking_conversionevent_changelist"))
+    assert page.status_code == 200
+    links = [reverse("admin:tracking_conversionevent_change", args=[e.pk]) for e in events]
+    assert all(link in page.content.decode() for link in links)
+    assert admin_client.get(links[0]).status_code == 200
+
+
+@on_postgres
+@pytest.mark.django_db
+def test_a_migration_adding_a_unique_constraint_to_events_skips_the_partitioned_table(
+    partitioned,
+):
+    from django.db.migrations import AddConstraint
+    from django.db.migrations.state import ProjectState
+    from django.db.models import Q, UniqueConstraint
+
+    adding = AddConstraint(
+        "conversionevent",
+        UniqueConstraint(fields=["attempt", "name"], condition=Q(name="cta_clicked"), name="x"),
+    )
+    before = ProjectState.from_apps(apps)
+    after = before.clone()
+    wrapped = partitions.UnlessPartitioned(adding)
+    wrapped.state_forwards("tracking", after)
+    assert "x" in {
+        c.name for c in after.models["tracking", "conversionevent"].options["constraints"]
+    }
+    with connection.schema_editor(atomic=False) as editor:
+        wrapped.database_forwards("tracking", editor, before, after)
+    assert sql("SELECT to_regclass('x')") == [(None,)]
+    unwrapped = pytest.raises(NotSupportedError, match="must include all partitioning columns")
+    with unwrapped, transaction.atomic(), connection.schema_editor(atomic=False) as editor:
+        adding.database_forwards("tracking", editor, before, after)
+
+
 def _insert_in_own_connection(events, *, hold: threading.Event, release: threading.Event):
     try:
         with transaction.atomic():
@@ -315,9 +358,13 @@ def test_the_daily_task_makes_the_months_ahead_and_moves_early_arrivals_into_the
 def test_retention_drops_only_wholly_old_months_and_keeps_those_still_needed(partitioned, settings):
     made = partitions.months_back(month(-20))
     assert made[0] == partitions.month_name(month(-20)) and len(made) == 20
-    gone, unrolled, undelivered, recent = (
+    lead = LeadFactory(created_at=month(-20))
+    [gone] = ConversionEvent.objects.insert_new(
+        [event(name="lead_submitted", lead=lead, occurred_at=month(-20))]
+    )
+    unrolled, undelivered, recent = (
         ConversionEvent.objects.insert_new([event(occurred_at=month(k))])[0]
-        for k in (-20, -15, -14, -13)
+        for k in (-15, -14, -13)
     )
     action = ActionFactory()
     sent = Delivery.objects.create(action=action, event=gone, status="delivered")
@@ -365,6 +412,9 @@ def test_retention_drops_only_wholly_old_months_and_keeps_those_still_needed(par
     assert not EventKey.objects.filter(pk=gone.pk).exists()
     assert not Delivery.objects.filter(event_id=gone.pk).exists()
     assert not DeliveryAttempt.objects.exists() and not EventEnrichment.objects.exists()
+    # Its lead stays; reconciliation checks only what retention keeps.
+    assert Lead.objects.filter(pk=lead.pk).exists()
+    assert reconcile()[0].ok
 
     PendingEvent.objects.all().delete()
     Delivery.objects.update(status="delivered")
