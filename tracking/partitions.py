@@ -386,7 +386,17 @@ def convert(*, using: str = "default", out: Callable[[str], None] = print) -> di
                     [start, start + BACKFILL_BATCH],
                 )
                 copied += cursor.rowcount
-        out(f"Key table: {copied:,} keys written.")
+        # Exact without the lock: a key is written by its event's own statement, so one
+        # snapshot sees both or neither.
+        events, keys = _fetch(
+            cursor, f"SELECT (SELECT count(*) FROM {EVENTS}), (SELECT count(*) FROM {KEYS})"
+        )[0]
+        if events != keys:
+            raise PartitionError(
+                f"The key table holds {keys:,} keys for {events:,} events: run "
+                "partition_events --undo, then partition_events again."
+            )
+        out(f"Key table: {copied:,} keys written, {keys:,} in all.")
     lap("keys")
 
     # 2. The indexes the parent's primary key and event_id index need on this table.
@@ -474,16 +484,9 @@ def _swap(cursor, bound: datetime | None, check: str | None) -> str:
     dependents = _incoming_foreign_keys(cursor, EVENTS)
     tables = [EVENTS, KEYS, *sorted({t for t, _, _ in dependents})]
     cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
-    events = _one(cursor, f"SELECT count(*) FROM {EVENTS}")
-    keys = _one(cursor, f"SELECT count(*) FROM {KEYS}")
-    if events != keys:
-        raise PartitionError(
-            f"The key table holds {keys:,} keys for {events:,} events: run partition_events "
-            "again (it writes the missing ones)."
-        )
-    empty = events == 0
+    empty = not _fetch(cursor, f"SELECT 1 FROM {EVENTS} LIMIT 1")
     if not empty and (bound is None or check is None):
-        raise PartitionError(f"{events:,} events: convert them with manage.py partition_events.")
+        raise PartitionError("The table holds events: convert it with manage.py partition_events.")
     before = f"{EVENTS}_before_{bound:%Y_%m}" if not empty else f"{EVENTS}_unpartitioned"
     outgoing = _outgoing_foreign_keys(cursor, EVENTS)
     indexes = _indexes(cursor, EVENTS)
@@ -552,7 +555,7 @@ def _swap(cursor, bound: datetime | None, check: str | None) -> str:
         )
         cursor.execute(f"ALTER TABLE {before} DROP CONSTRAINT {check}")
         first = bound
-        old = f"{before} ({events:,} events, everything before {bound:%Y-%m}), "
+        old = f"{before} (everything before {bound:%Y-%m}), "
     made = _make_months(cursor, first, _ahead_target())
     cursor.execute(f"CREATE TABLE {DEFAULT} PARTITION OF {EVENTS} DEFAULT")
     for definition in carried:

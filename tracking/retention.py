@@ -96,8 +96,8 @@ def _reasons(partition: partitions.Partition, *, delete: bool) -> list[str]:
     pending = PendingEvent.objects.filter(event_id__in=events.values("id")).count()
     if pending:
         reasons.append(
-            f"{pending:,} of its events are not yet in the rollups (PendingEvent): "
-            "they are rolled up first"
+            f"{pending:,} of its events are not yet in the rollups (PendingEvent): the "
+            "month goes at a run after they are"
         )
     for _, more in events_dropping.send(sender=ConversionEvent, events=events, delete=False):
         reasons.extend(more or [])
@@ -114,19 +114,21 @@ def drop_old_events(*, months: int | None = None, dry_run: bool = False) -> Outc
     if not months:
         return Outcome(None, refused="Retention is off (TRACKING_EVENT_RETENTION_MONTHS=0).")
     cutoff = cutoff_for(months)
+    refused = ""
     if not partitions.is_postgresql():
-        return Outcome(
-            cutoff,
-            refused="Events are kept: retention drops monthly partitions of the events table, "
-            "which needs PostgreSQL (TRACKING_EVENT_PARTITIONS); on SQLite nothing is dropped.",
+        refused = (
+            "Events are kept: retention drops monthly partitions of the events table, "
+            "which needs PostgreSQL (TRACKING_EVENT_PARTITIONS); on SQLite nothing is dropped."
         )
-    if not partitions.is_partitioned():
-        return Outcome(
-            cutoff,
-            refused="Events are kept: the events table is not partitioned. Retention drops "
+    elif not partitions.is_partitioned():
+        refused = (
+            "Events are kept: the events table is not partitioned. Retention drops "
             "whole months; set TRACKING_EVENT_PARTITIONS=true and run "
-            "`manage.py partition_events`, and old months leave at the next run.",
+            "`manage.py partition_events`, and old months leave at the next run."
         )
+    if refused:
+        log.warning(refused)
+        return Outcome(cutoff, refused=refused)
     outcome = Outcome(cutoff)
     for partition in partitions.partitions():
         if partition.default or partition.hi > cutoff:
