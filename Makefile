@@ -103,6 +103,7 @@ bench: install-dev
 	$(BIN)/python bench/reports.py $$(( $(BENCH_EVENTS) / 10 ))
 	$(BIN)/python bench/tracking_overhead.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/partitions.py
 	$(BIN)/python bench/hubspot_latency.py
 	$(BIN)/python bench/hubspot_batch.py
 	$(BIN)/python bench/inbox.py
@@ -115,6 +116,7 @@ bench-smoke: install-dev
 	$(BIN)/python bench/round_trip.py 1
 	$(BIN)/python bench/tracking_overhead.py 2
 	$(BIN)/python bench/ingest.py 3
+	$(BIN)/python bench/partitions.py 2000
 	$(BIN)/python bench/reports.py 2000
 	$(BIN)/python bench/hubspot_latency.py 3
 	$(BIN)/python bench/hubspot_batch.py 3

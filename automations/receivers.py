@@ -7,8 +7,9 @@ from django.db.models.signals import post_delete, post_save
 from automations.delivery import deliveries_write, queue_on_commit
 from automations.models import Action, Condition, Rule
 from automations.reconcile import on_reconciling
+from automations.retention import on_events_dropping
 from leads.models import Lead
-from tracking.signals import event_recorded, reconciling
+from tracking.signals import event_recorded, events_dropping, reconciling
 
 
 def on_event_recorded(sender, *, event, **kwargs) -> None:
@@ -35,6 +36,8 @@ def connect() -> None:
     event_recorded.connect(on_event_recorded, dispatch_uid="automations.on_event_recorded")
     # manage.py reconcile_events (and its hourly run) goes on into the CRM.
     reconciling.connect(on_reconciling, dispatch_uid="automations.on_reconciling")
+    # Old events leave (tracking.retention): their finished deliveries with them.
+    events_dropping.connect(on_events_dropping, dispatch_uid="automations.on_events_dropping")
     # A cache of which events have rules at all, so most events cost no query.
     for model in (Rule, Condition, Action):
         post_save.connect(

@@ -338,6 +338,15 @@ if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", TRACKING_REPORT_WORK_MEM):
         f"TRACKING_REPORT_WORK_MEM={TRACKING_REPORT_WORK_MEM!r} is not a size such as 64MB."
     )
 
+# PostgreSQL: the events table range-partitioned by month (tracking.partitions). A new
+# database is made so by its migrations; an existing one converts, online, with
+# `manage.py partition_events`. A daily beat task makes the months ahead. SQLite: nothing.
+TRACKING_EVENT_PARTITIONS = env_bool("TRACKING_EVENT_PARTITIONS", False)
+# Months of events kept (0: forever); at least 13 (tracking.checks). A daily beat task drops
+# the partitions wholly older than the first day of (this month − N months); the reports'
+# rollups keep their counts (tracking.retention).
+TRACKING_EVENT_RETENTION_MONTHS = env_int("TRACKING_EVENT_RETENTION_MONTHS", 0)
+
 # Automations: HubSpot, webhooks, e-mail.
 # Links in e-mails to sales; by default where `make run` listens (HOST, PORT).
 _link_host = env_str("HOST", "127.0.0.1")
@@ -459,6 +468,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "automations.tasks.sweep_erasures",
         "schedule": float(env_str("SWEEP_SECONDS", "15")),
     },
+}
+CELERY_BEAT_SCHEDULE["event-partitions-ahead"] = {
+    "task": "tracking.tasks.event_partitions_ahead",
+    "schedule": 86400.0,
+}
+CELERY_BEAT_SCHEDULE["drop-old-events"] = {
+    "task": "tracking.tasks.drop_old_events",
+    "schedule": 86400.0,
 }
 CELERY_TIMEZONE = TIME_ZONE
 # How often the worker rolls new events up for the reports (tracking.rollups), and how

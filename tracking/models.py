@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import connections, models
+from django.db import IntegrityError, connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,7 +21,52 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
+# On a partitioned events table (tracking.partitions) a trigger skips an event whose id or
+# once-only key exists, as ON CONFLICT DO NOTHING does; an INSERT without it (save(),
+# bulk_create) then gets no row back, and says so as the unpartitioned table would.
+SKIPPED_WORDS = (
+    "duplicate key value violates unique constraint (tracking_eventkey): an event with "
+    "this event_id or once-only key exists"
+)
+
+
+def refuse_skipped(rows: list, count: int) -> list:
+    if len(rows) != count or any(row is None for row in rows):
+        raise IntegrityError(SKIPPED_WORDS)
+    return rows
+
+
+def once_only_constraints(prefix: str, *, attempt: str, question: str, lead: str) -> list:
+    """What makes once-only events once only: the events' own constraints, and the same
+    on EventKey (which holds them when the events table is partitioned)."""
+    return [
+        models.UniqueConstraint(
+            fields=[attempt, "name"],
+            condition=Q(name__in=plan.ONCE_PER_ATTEMPT),
+            name=f"{prefix}_once_per_attempt",
+        ),
+        models.UniqueConstraint(
+            fields=[attempt, "name", question],
+            condition=Q(name__in=plan.ONCE_PER_QUESTION),
+            name=f"{prefix}_once_per_attempt_and_question",
+        ),
+        models.UniqueConstraint(
+            fields=[lead],
+            condition=Q(name="lead_submitted"),
+            name=f"{prefix}_one_lead_submitted_per_lead",
+        ),
+    ]
+
+
 class EventQuerySet(models.QuerySet):
+    def _insert(self, objs, fields, returning_fields=None, raw=False, using=None, **kwargs):
+        rows = super()._insert(objs, fields, returning_fields, raw, using, **kwargs)
+        if returning_fields and kwargs.get("on_conflict") is None:
+            refuse_skipped(rows, len(objs))
+        return rows
+
+    _insert.queryset_only = False
+
     def insert_once(self, event: ConversionEvent, *, relaxed_commit: bool = False) -> bool:
         """Insert the event unless one with its id (or its once-only key) exists.
 
@@ -188,26 +233,45 @@ class ConversionEvent(AppendOnly):
             # Most events have no lead: they need no entry here.
             models.Index(fields=["lead"], name="event_lead_idx", condition=Q(lead__isnull=False)),
         ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["attempt", "name"],
-                condition=Q(name__in=plan.ONCE_PER_ATTEMPT),
-                name="event_once_per_attempt",
-            ),
-            models.UniqueConstraint(
-                fields=["attempt", "name", "question"],
-                condition=Q(name__in=plan.ONCE_PER_QUESTION),
-                name="event_once_per_attempt_and_question",
-            ),
-            models.UniqueConstraint(
-                fields=["lead"],
-                condition=Q(name="lead_submitted"),
-                name="event_one_lead_submitted_per_lead",
-            ),
-        ]
+        # Partitioned (tracking.partitions), the table cannot hold these: EventKey does.
+        constraints = once_only_constraints(
+            "event", attempt="attempt", question="question", lead="lead"
+        )
 
     def __str__(self) -> str:
         return f"{self.name} {self.event_id}"
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        rows = super()._do_insert(manager, using, fields, returning_fields, raw)
+        return refuse_skipped(rows, 1) if returning_fields else rows
+
+
+class EventKey(models.Model):
+    """What makes an event unique, kept beside a partitioned events table.
+
+    PostgreSQL enforces a unique index on a partitioned table only when it holds the
+    partition key (occurred_at): an event's event_id and once-only keys could repeat
+    across months. With TRACKING_EVENT_PARTITIONS a trigger writes each event's key here
+    first (INSERT … ON CONFLICT DO NOTHING) and skips the event when the key exists, so
+    every insert path (insert_new, bulk_create, COPY) stays exactly once; the events'
+    foreign keys (deliveries, enrichments) point at `id` here. Empty otherwise
+    (tracking.partitions).
+    """
+
+    id = models.BigIntegerField(primary_key=True, help_text="The event's id.")
+    event_id = models.UUIDField(unique=True)
+    name = models.CharField(max_length=40)
+    attempt_id = models.BigIntegerField(null=True)
+    question_id = models.BigIntegerField(null=True)
+    lead_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        constraints = once_only_constraints(
+            "event_key", attempt="attempt_id", question="question_id", lead="lead_id"
+        )
+
+    def __str__(self) -> str:
+        return f"key {self.name} {self.event_id}"
 
 
 class EventEnrichment(models.Model):

@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db.models import Count, F, Q
 
 from leads.models import Lead
-from tracking import plan
+from tracking import plan, retention
 from tracking.models import ConversionEvent, ReconciliationRun
 from tracking.signals import reconciling
 
@@ -38,6 +38,11 @@ class Check:
 
 
 def reconcile(*, since: datetime | None = None, remote: bool = False) -> list[Check]:
+    # With retention, events before its cutoff may be gone while their leads stay: only
+    # what is younger can still agree.
+    kept = retention.kept_since()
+    if kept is not None and (since is None or since < kept):
+        since = kept
     leads = Lead.objects.all()
     events = ConversionEvent.objects.all()
     if since is not None:

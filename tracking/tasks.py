@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from quizzes.services import attempts_abandon
-from tracking import rollups
+from tracking import partitions, retention, rollups
 from tracking.reconcile import reconcile_and_record
 
 
@@ -24,3 +24,17 @@ def flush_rollups() -> int:
     """Every few seconds (ROLLUP_SECONDS): the events recorded since go into the reports'
     rollups (tracking.rollups). The reports are exact without it, only slower."""
     return rollups.flush()
+
+
+@shared_task(ignore_result=True)
+def event_partitions_ahead() -> list[str]:
+    """Daily: the events table's monthly partitions, AHEAD_MONTHS ahead (when it is
+    partitioned; tracking.partitions)."""
+    return partitions.months_ahead()
+
+
+@shared_task(ignore_result=True)
+def drop_old_events() -> int:
+    """Daily: the months older than TRACKING_EVENT_RETENTION_MONTHS leave, or the log says
+    why one stays (tracking.retention); returns how many events were dropped."""
+    return retention.drop_old_events().dropped_events

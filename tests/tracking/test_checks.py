@@ -1,4 +1,5 @@
-"""`manage.py check --deploy` warns when rate limits would be per process."""
+"""`manage.py check --deploy` warns when rate limits would be per process; retention too
+short for the dashboard is an error."""
 
 from django.core.checks import run_checks
 
@@ -21,3 +22,29 @@ def test_a_shared_cache_passes(settings):
         }
     }
     assert _tracking_warnings() == []
+
+
+def _messages(check_id):
+    return [m for m in run_checks() if m.id == check_id]
+
+
+def test_retention_shorter_than_13_months_is_an_error_that_says_why(settings):
+    settings.TRACKING_EVENT_PARTITIONS = True
+    settings.TRACKING_EVENT_RETENTION_MONTHS = 12
+    [error] = _messages("tracking.E001")
+    assert "TRACKING_EVENT_RETENTION_MONTHS=12" in error.msg and "at least 13 months" in error.msg
+    assert "366 days back" in error.hint
+
+
+def test_retention_of_13_months_or_for_ever_passes(settings):
+    settings.TRACKING_EVENT_PARTITIONS = True
+    for months in (0, 13, 24):
+        settings.TRACKING_EVENT_RETENTION_MONTHS = months
+        assert _messages("tracking.E001") == []
+
+
+def test_retention_without_partitions_warns_that_it_drops_nothing(settings):
+    settings.TRACKING_EVENT_PARTITIONS = False
+    settings.TRACKING_EVENT_RETENTION_MONTHS = 13
+    [warning] = _messages("tracking.W002")
+    assert "drops nothing" in warning.msg
