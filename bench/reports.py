@@ -188,16 +188,24 @@ def main():
         def all_reports(title):
             for name, start in ranges.items():
                 print(f"{title}, the last {name}:")
-                f = measure("funnel (unique attempts)", lambda: reports.funnel(quiz, start, end))
-                measure(
-                    "funnel (unique visitors)", lambda: reports.funnel(quiz, start, end, "visitors")
+                f = measure(
+                    "funnel (unique attempts)", lambda start=start: reports.funnel(quiz, start, end)
                 )
-                rows = measure("sources (first touch)", lambda: reports.sources(quiz, start, end))
-                measure("timing (median, p90)", lambda: reports.timing(quiz, start, end))
                 measure(
-                    "attribution (first vs last)", lambda: reports.attribution(quiz, start, end)
+                    "funnel (unique visitors)",
+                    lambda start=start: reports.funnel(quiz, start, end, "visitors"),
                 )
-                measure("bots left out", lambda: reports.bot_attempts(quiz, start, end))
+                rows = measure(
+                    "sources (first touch)", lambda start=start: reports.sources(quiz, start, end)
+                )
+                measure(
+                    "timing (median, p90)", lambda start=start: reports.timing(quiz, start, end)
+                )
+                measure(
+                    "attribution (first vs last)",
+                    lambda start=start: reports.attribution(quiz, start, end),
+                )
+                measure("bots left out", lambda start=start: reports.bot_attempts(quiz, start, end))
                 print(
                     "    funnel:",
                     ", ".join(f"{s.label.split('.')[0]} {s.count:,}" for s in f.steps[:4]),
