@@ -102,6 +102,7 @@ bench: install-dev
 	$(BIN)/python bench/round_trip.py
 	$(BIN)/python bench/reports.py $$(( $(BENCH_EVENTS) / 10 ))
 	$(BIN)/python bench/tracking_overhead.py
+	$(BIN)/python bench/pending_trigger.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/partitions.py
 	$(BIN)/python bench/hubspot_latency.py
@@ -115,6 +116,7 @@ bench-smoke: install-dev
 	$(BIN)/python bench/request_cpu.py --alone --rounds 1
 	$(BIN)/python bench/round_trip.py 1
 	$(BIN)/python bench/tracking_overhead.py 2
+	$(BIN)/python bench/pending_trigger.py 1
 	$(BIN)/python bench/ingest.py 3
 	$(BIN)/python bench/partitions.py 2000
 	$(BIN)/python bench/reports.py 2000
