@@ -262,7 +262,7 @@ def contributions(events: Iterable[Event]) -> Counter:
         _visitor_rows(rows, came, runs)
         _in_languages(out, rows, _languages(next(iter(languages), "")))
     else:
-        for language in ("", *languages):
+        for language in {"", *languages}:
             rows = Counter()
             _visitor_rows(
                 rows,
@@ -515,9 +515,6 @@ def label_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest() if text else ""
 
 
-_known_labels: set[str] = set()
-
-
 KEYS = (
     "quiz_id",
     "language",
@@ -559,7 +556,7 @@ def _write(using: str, changes: dict[int, Counter]) -> None:
             change.items()
         ):
             digest = label_hash(label)
-            if digest and digest not in _known_labels:
+            if digest:
                 labels[digest] = label
             rows.append(
                 (quiz_id, language, unit, key, day, lo, hi, nxt, question, digest, number, value)
@@ -598,7 +595,6 @@ def _write(using: str, changes: dict[int, Counter]) -> None:
                 cursor.execute(row_sql.format(values), [v for row in chunk for v in row])
                 empty += [pk for pk, value in cursor.fetchall() if value == 0]
     _delete_ids(using, "tracking_rollup", "id", empty)
-    transaction.on_commit(lambda: _known_labels.update(labels), using=using)
 
 
 def _cursor(connection):

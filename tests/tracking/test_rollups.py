@@ -192,3 +192,26 @@ def test_a_backlog_too_big_to_add_up_is_said_not_waited_for(admin_client, client
         assert admin_client.get("/dashboard/report/funnel.csv", query).status_code == 503
         rollups.flush()
         assert admin_client.get("/dashboard/", query).status_code == 200
+
+
+def test_a_run_from_before_languages_and_a_view_in_one_count_one_visitor(scorecard):
+    """Runs started before the language was recorded have none; the visitor's later view
+    has one: every language together still counts them once (and the run in none)."""
+    from quizzes.models import Attempt
+
+    now = datetime.now(UTC)
+    attempt = Attempt.objects.create(quiz=scorecard, visitor_id="old")
+    ConversionEvent.objects.bulk_create(
+        [
+            _event(scorecard, "quiz_viewed", now, "old", properties={"language": "en"}),
+            _event(scorecard, "quiz_started", now, "old", attempt, properties={}),
+        ]
+    )
+    window = now - timedelta(days=1), now + timedelta(days=1)
+    for flushed in (False, True):
+        if flushed:
+            rollups.flush()
+        everyone = reports.funnel(scorecard, *window, "visitors")
+        assert (everyone.visitors, everyone.started) == (1, 1)
+        english = reports.funnel(scorecard, *window, "visitors", "en")
+        assert (english.visitors, english.started) == (1, 0)
