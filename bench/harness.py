@@ -37,7 +37,17 @@ from django.test.utils import setup_databases, teardown_databases
 
 
 @contextlib.contextmanager
-def throwaway_database():
+def kept_database():
+    """The database a run with keep=True left (BENCH_DATABASE), as it is."""
+    name = os.environ.get("BENCH_DATABASE", "quizfunnel_bench")
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    print(f"database: {connection.vendor} {name}, kept by an earlier run (left as it is)")
+    yield
+
+
+@contextlib.contextmanager
+def throwaway_database(keep: bool = False):
     from django.core.management import call_command
 
     # A name of its own: a benchmark never touches the test suite's test_… database
@@ -53,7 +63,8 @@ def throwaway_database():
     try:
         yield
     finally:
-        teardown_databases(old, verbosity=0)
+        if not keep:
+            teardown_databases(old, verbosity=0)
 
 
 def timed(fn, *args, **kwargs) -> float:

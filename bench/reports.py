@@ -14,16 +14,21 @@ marks them pending; the rollups are then built as the worker builds them
 (tracking.rollups.flush), timed. Last, the reports are measured again with a backlog
 pending (the worker a few seconds behind), which they add on the fly.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/reports.py [attempts]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/reports.py \
+        [attempts] [--keep | --reuse]
 """
 
 import sys
 import time
 from datetime import timedelta
 
-from harness import median_ms, throwaway_database
+from harness import kept_database, median_ms, throwaway_database
 
-ATTEMPTS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+ATTEMPTS = int(ARGS[0]) if ARGS else 1_000_000
+# --keep leaves the database (BENCH_DATABASE) when done; --reuse measures again on one a
+# run kept (generating ten million events takes a quarter of an hour).
+KEEP, REUSE = "--keep" in sys.argv, "--reuse" in sys.argv
 EVENTS = ATTEMPTS * 10
 YEAR_SECONDS = 365 * 86400
 TARGET_MS = 300
@@ -141,19 +146,22 @@ def main():
     from tracking import reports, rollups
     from tracking.models import ConversionEvent, PendingEvent, Rollup
 
-    with throwaway_database():
-        call_command("seed_demo", "--no-admin", verbosity=0)
+    with kept_database() if REUSE else throwaway_database(keep=KEEP):
         quiz = Quiz.objects.get()
-        ConversionEvent.objects.filter(quiz=quiz).delete()  # the demo's own few (bench only)
-        PendingEvent.objects.all().delete()
-        questions = [q.pk for q in quiz.ordered_questions()[:3]]
-        started = time.perf_counter()
-        generate(quiz, questions)
+        if not REUSE:
+            call_command("seed_demo", "--no-admin", verbosity=0)
+            quiz = Quiz.objects.get()
+            ConversionEvent.objects.filter(quiz=quiz).delete()  # the demo's few (bench only)
+            PendingEvent.objects.all().delete()
+            questions = [q.pk for q in quiz.ordered_questions()[:3]]
+            started = time.perf_counter()
+            generate(quiz, questions)
         total = ConversionEvent.objects.count()
-        print(
-            f"generated {total:,} events over {ATTEMPTS:,} attempts (a year) "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
+        if not REUSE:
+            print(
+                f"generated {total:,} events over {ATTEMPTS:,} attempts (a year) "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
         started = time.perf_counter()
         rolled = rollups.flush(batch=20_000)
         seconds = time.perf_counter() - started

@@ -46,7 +46,7 @@ from typing import NamedTuple
 import psycopg
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Sum, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -436,26 +436,25 @@ def _pending_among(using: str, ids: list[int]) -> set[int]:
     return found
 
 
-def _units(using: str, ids: QuerySet | list[int]) -> dict[int, set[str]]:
-    """{quiz: visitors} whose events these are (`ids`: event ids, or a query of them): a
-    view's own visitor, an attempt's event the visitor who started it (none yet: it
-    counts for nothing)."""
-    events = ConversionEvent.objects.using(using)
-    if not isinstance(ids, list):
-        ids = Subquery(ids)
+def _units(using: str, ids: list[int]) -> dict[int, set[str]]:
+    """{quiz: visitors} whose events these are (event ids): a view's own visitor, an
+    attempt's event the visitor who started it (none yet: it counts for nothing). Read
+    by id, then by attempt: as one statement the planner may scan every event instead."""
+    events = ConversionEvent.objects.using(using).order_by()
     units: dict[int, set[str]] = defaultdict(set)
-    for quiz_id, visitor in events.filter(pk__in=ids, name="quiz_viewed").values_list(
-        "quiz_id", "visitor_id"
-    ):
-        units[quiz_id].add(visitor)
-    # Read first, then looked up by attempt: as one statement the planner may scan the
-    # quiz's every start rather than probe each attempt's.
-    attempts = sorted(
-        set(events.filter(pk__in=ids, attempt__isnull=False).values_list("attempt_id", flat=True))
-    )
-    for at in range(0, len(attempts), 5000):
+    attempts: set[int] = set()
+    for at in range(0, len(ids), 5000):
+        for quiz_id, visitor, name, attempt in events.filter(
+            pk__in=ids[at : at + 5000]
+        ).values_list("quiz_id", "visitor_id", "name", "attempt_id"):
+            if name == "quiz_viewed":
+                units[quiz_id].add(visitor)
+            elif attempt is not None:
+                attempts.add(attempt)
+    ordered = sorted(attempts)
+    for at in range(0, len(ordered), 5000):
         for quiz_id, visitor in events.filter(
-            attempt_id__in=attempts[at : at + 5000], name="quiz_started"
+            attempt_id__in=ordered[at : at + 5000], name="quiz_started"
         ).values_list("quiz_id", "visitor_id"):
             units[quiz_id].add(visitor)
     return units
@@ -657,21 +656,22 @@ def flush(*, batch: int = 5000, using: str = "default", most: int | None = None)
     done = 0
     while most is None or done < most:
         with _held(using) as state:
-            pending = PendingEvent.objects.using(using)
-            # The batch: the oldest `batch` pending events, as a range (a short statement).
-            last = list(
-                pending.order_by("event_id").values_list("event_id", flat=True)[batch - 1 : batch]
+            # The batch: the oldest `batch` pending events.
+            ids = list(
+                PendingEvent.objects.using(using)
+                .order_by("event_id")
+                .values_list("event_id", flat=True)[:batch]
             )
-            batch_ids = pending.filter(event_id__lte=last[0]) if last else pending
-            if not batch_ids.exists():
+            if not ids:
                 break
-            changes, seen = _difference(using, _units(using, batch_ids.values("event_id")))
+            changes, seen = _difference(using, _units(using, ids))
             _write(using, changes)
-            _delete_ids(using, "tracking_pendingevent", "event_id", seen)
-            gone = batch_ids.delete()[0]  # those whose event is gone, or counts for nothing
+            # Those read with their visitors, and the batch's others (an event gone, or
+            # an attempt's with no start: they count for nothing).
+            _delete_ids(using, "tracking_pendingevent", "event_id", seen | set(ids))
+            done += len(seen | set(ids))
             state.flushed_at = timezone.now()
             state.save(update_fields=["flushed_at"], using=using)
-            done += len(seen) + gone
     return done
 
 
@@ -697,7 +697,7 @@ def take_out(events: QuerySet[ConversionEvent]) -> dict[int, set[str]]:
     returns them, for put_back."""
     using = events.db
     _hold(using)
-    units = _units(using, events.values("pk"))
+    units = _units(using, list(events.values_list("pk", flat=True)))
     _write(
         using,
         {
