@@ -529,6 +529,11 @@ class RollupLabel(models.Model):
         return self.text
 
 
+# What makes a rollup row one (the rest is its value): the upsert's conflict target too.
+ROLLUP_KEYS = ["quiz", "language", "unit", "key", "day", "lo", "hi", "nxt"]
+ROLLUP_KEYS += ["question_id", "label", "number"]
+
+
 class Rollup(models.Model):
     """What the reports read: the sum, over every visitor, of what their events count
     for (tracking.rollups.contributions). Days are ordinals (date.toordinal()) in
@@ -548,24 +553,7 @@ class Rollup(models.Model):
     value = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "quiz",
-                    "language",
-                    "unit",
-                    "key",
-                    "day",
-                    "lo",
-                    "hi",
-                    "nxt",
-                    "question_id",
-                    "label",
-                    "number",
-                ],
-                name="rollup_once",
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=ROLLUP_KEYS, name="rollup_once")]
 
     def __str__(self) -> str:
         return f"{self.unit} {self.key} {self.day} = {self.value}"

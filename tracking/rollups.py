@@ -52,7 +52,14 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tracking.models import ConversionEvent, PendingEvent, Rollup, RollupLabel, RollupState
+from tracking.models import (
+    ROLLUP_KEYS,
+    ConversionEvent,
+    PendingEvent,
+    Rollup,
+    RollupLabel,
+    RollupState,
+)
 
 NEVER = 10**7  # nxt of a visitor's last day: later than any day (date ordinals < 4e6)
 SPAN_DAYS = 365  # the longest range the dashboard takes is 366 days: A..A+365
@@ -514,19 +521,7 @@ def label_hash(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest() if text else ""
 
 
-KEYS = (
-    "quiz_id",
-    "language",
-    "unit",
-    "key",
-    "day",
-    "lo",
-    "hi",
-    "nxt",
-    "question_id",
-    "label",
-    "number",
-)
+KEYS = tuple(k if k != "quiz" else "quiz_id" for k in ROLLUP_KEYS)  # the columns
 # PostgreSQL takes each column as one array (a statement of 12 parameters, whatever
 # its size); SQLite a VALUES list per 500 rows.
 PG_TYPES = (
