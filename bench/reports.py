@@ -166,6 +166,8 @@ def main():
         rolled = rollups.flush(batch=20_000)
         seconds = time.perf_counter() - started
         with connection.cursor() as cursor:
+            # As autovacuum does after so many deletions (the pending rows rolled up).
+            cursor.execute("VACUUM ANALYZE tracking_pendingevent")
             cursor.execute("VACUUM ANALYZE tracking_rollup")
             cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('tracking_rollup'))")
             size = cursor.fetchone()[0]
