@@ -388,24 +388,24 @@ def test_retention_drops_only_wholly_old_months_and_keeps_those_still_needed(par
 
     settings.TRACKING_EVENT_RETENTION_MONTHS = 13
     out = StringIO()
-    with pytest.raises(CommandError, match="2 month"):
+    # For real, the pending events are rolled up first (the rollups keep their counts):
+    # only the month whose delivery is held stays.
+    with pytest.raises(CommandError, match="1 month"):
         call_command("drop_old_events", stdout=out)
     report = out.getvalue()
     assert f"dropped {month(-20):%Y-%m}: 1 events" in report
     assert f"dropped {month(-16):%Y-%m}: 0 events" in report
-    assert (
-        f"kept {month(-15):%Y-%m} (1 events): 1 of its events are not yet in the rollups" in report
-    )
+    assert f"dropped {month(-15):%Y-%m}: 1 events" in report
     assert (
         f"kept {month(-14):%Y-%m} (1 events): deliveries of its events are not finished (1 held)"
         in report
     )
-    assert "Dropped 1 events in 5 months." in report
+    assert "Dropped 2 events in 6 months." in report
+    assert not PendingEvent.objects.exists()
 
     remaining = [p.label for p in partitions.partitions()]
-    assert remaining[:3] == [f"{month(k):%Y-%m}" for k in (-15, -14, -13)]
+    assert remaining[:2] == [f"{month(k):%Y-%m}" for k in (-14, -13)]
     assert set(ConversionEvent.objects.values_list("pk", flat=True)) == {
-        unrolled.pk,
         undelivered.pk,
         recent.pk,
     }
@@ -416,9 +416,8 @@ def test_retention_drops_only_wholly_old_months_and_keeps_those_still_needed(par
     assert Lead.objects.filter(pk=lead.pk).exists()
     assert reconcile()[0].ok
 
-    PendingEvent.objects.all().delete()
     Delivery.objects.update(status="delivered")
-    assert drop_old_events().dropped_events == 2
+    assert drop_old_events().dropped_events == 1
     assert set(ConversionEvent.objects.values_list("pk", flat=True)) == {recent.pk}
 
 
@@ -440,3 +439,32 @@ def test_beat_makes_the_months_ahead_and_drops_old_months_daily(settings):
         "task": "tracking.tasks.drop_old_events",
         "schedule": 86400.0,
     }
+
+
+@on_postgres
+@pytest.mark.django_db
+def test_the_dashboards_keep_their_counts_when_old_months_leave(partitioned, settings):
+    from tracking import reports
+
+    partitions.months_back(month(-20))
+    old = month(-18)
+    attempt = AttemptFactory()
+    quiz = attempt.quiz
+    ConversionEvent.objects.insert_new(
+        [
+            event(name="quiz_started", quiz=quiz, attempt=attempt, occurred_at=old),
+            event(name="quiz_completed", quiz=quiz, attempt=attempt, occurred_at=old),
+        ]
+    )
+    first = old.replace(day=1, hour=0)
+    window = first, partitions.add_months(first, 1)
+
+    def counts():
+        funnel = reports.funnel(quiz, *window, "visitors")
+        return funnel.visitors, funnel.started, funnel.steps[-2].count
+
+    assert counts() == (1, 1, 1)
+    settings.TRACKING_EVENT_RETENTION_MONTHS = 13
+    assert drop_old_events().dropped_events == 2
+    assert not ConversionEvent.objects.filter(attempt=attempt).exists()
+    assert counts() == (1, 1, 1)  # from the rollups, which the drop flushed first
