@@ -36,6 +36,29 @@ from django.db import connection
 from django.test.utils import setup_databases, teardown_databases
 
 
+def collect_static() -> None:
+    """collectstatic, as production does, unless the files collected are newer than every
+    source (each run of it compresses every file again: a minute on a busy machine, for
+    each benchmark)."""
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+    from django.core.management import call_command
+
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if manifest.exists():
+        newest = max(
+            (
+                os.path.getmtime(storage.path(path))
+                for finder in finders.get_finders()
+                for path, storage in finder.list([])
+            ),
+            default=0,
+        )
+        if manifest.stat().st_mtime >= newest:
+            return
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
 @contextlib.contextmanager
 def kept_database():
     """The database a run with keep=True left (BENCH_DATABASE), as it is."""
@@ -48,7 +71,6 @@ def kept_database():
 
 @contextlib.contextmanager
 def throwaway_database(keep: bool = False):
-    from django.core.management import call_command
 
     # A name of its own: a benchmark never touches the test suite's test_… database
     # (BENCH_DATABASE: another name, when several checkouts share one server).
@@ -58,7 +80,7 @@ def throwaway_database(keep: bool = False):
         f"database: {connection.vendor} {name} on {connection.settings_dict['HOST']} "
         "(made and dropped around the run)"
     )
-    call_command("collectstatic", interactive=False, verbosity=0)  # as production does
+    collect_static()  # as production does
     old = setup_databases(verbosity=0, interactive=False)
     try:
         yield

@@ -148,7 +148,6 @@ def main():
     from tracking.models import ConversionEvent, PendingEvent, Rollup
 
     with kept_database() if REUSE else throwaway_database(keep=KEEP):
-        quiz = Quiz.objects.get()
         if not REUSE:
             call_command("seed_demo", "--no-admin", verbosity=0)
             quiz = Quiz.objects.get()
@@ -157,6 +156,7 @@ def main():
             questions = [q.pk for q in quiz.ordered_questions()[:3]]
             started = time.perf_counter()
             generate(quiz, questions)
+        quiz = Quiz.objects.get()
         total = ConversionEvent.objects.count()
         if not REUSE:
             print(
