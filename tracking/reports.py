@@ -43,7 +43,6 @@ from tracking.models import ConversionEvent
 from tracking.people import events_by_person
 from tracking.rollups import DELETED, SEP, START
 
-UNITS = {"attempts": "a", "visitors": "v"}
 NOT_SCORED = rollups.NOT_SCORED  # a lead's tier until it is scored
 
 
@@ -343,14 +342,6 @@ def funnel(
     )
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (q in 0..1)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return _ranked(lambda rank: ordered[rank], len(ordered), q)
-
-
 def _ranked(at, n: int, q: float) -> float:
     position = (n - 1) * q
     low = math.floor(position)
@@ -359,7 +350,8 @@ def _ranked(at, n: int, q: float) -> float:
 
 
 def histogram_percentile(counts: dict[int, int], q: float) -> float | None:
-    """percentile() of values given as {tenths of a second: how many}."""
+    """The q-th percentile (0..1, linear interpolation between closest ranks) of values
+    given as {tenths of a second: how many}."""
     n = sum(counts.values())
     if not n:
         return None

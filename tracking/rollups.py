@@ -50,7 +50,6 @@ from django.db.models import Case, IntegerField, QuerySet, Sum, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from tracking.models import (
     ROLLUP_KEYS,
@@ -74,8 +73,6 @@ Row = tuple  # (language, unit, key, day, lo, hi, nxt, question_id, label, numbe
 
 def day_of(moment: datetime) -> int:
     """The day (ordinal) a moment falls on in TIME_ZONE, the dashboard's days."""
-    if isinstance(moment, str):  # SQLite's raw rows
-        moment = parse_datetime(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(timezone.get_default_timezone()).toordinal()
@@ -423,24 +420,8 @@ def _rows(queryset: QuerySet) -> list[tuple]:
 
 
 def _pending_among(using: str, ids: list[int]) -> set[int]:
-    connection = connections[using]
-    found: set[int] = set()
-    with _cursor(connection) as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT event_id FROM tracking_pendingevent WHERE event_id = ANY(%s::bigint[])",
-                [ids],
-            )
-            return {r[0] for r in cursor.fetchall()}
-        for at in range(0, len(ids), 500):
-            chunk = ids[at : at + 500]
-            cursor.execute(
-                "SELECT event_id FROM tracking_pendingevent WHERE event_id IN "
-                f"({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
-            found.update(r[0] for r in cursor.fetchall())
-    return found
+    sql = "SELECT event_id FROM tracking_pendingevent WHERE event_id{}"
+    return {row[0] for row in _by_ids(using, sql, ids, fetch=True)}
 
 
 def _units(using: str, ids: list[int]) -> dict[int, set[str]]:
@@ -609,18 +590,27 @@ def _cursor(connection):
 
 
 def _delete_ids(using: str, table: str, column: str, ids: Iterable[int]) -> None:
-    ids = sorted(ids)
+    _by_ids(using, f"DELETE FROM {table} WHERE {column}{{}}", sorted(ids))
+
+
+def _by_ids(using: str, sql: str, ids: list[int], *, fetch: bool = False) -> list[tuple]:
+    """Run `sql` (its `{}` the condition on the ids) for these ids: one statement with
+    an array on PostgreSQL, 500 ids a statement on SQLite."""
     connection = connections[using]
+    if connection.vendor == "postgresql":
+        chunks = [(" = ANY(%s::bigint[])", [ids])] if ids else []
+    else:
+        chunks = [
+            (f" IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            for chunk in (ids[at : at + 500] for at in range(0, len(ids), 500))
+        ]
+    rows: list[tuple] = []
     with _cursor(connection) as cursor:
-        if connection.vendor == "postgresql":
-            if ids:
-                cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s::bigint[])", [ids])
-            return
-        for at in range(0, len(ids), 500):
-            chunk = ids[at : at + 500]
-            cursor.execute(
-                f"DELETE FROM {table} WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk
-            )
+        for condition, params in chunks:
+            cursor.execute(sql.format(condition), params)
+            if fetch:
+                rows += cursor.fetchall()
+    return rows
 
 
 def _hold(using: str) -> RollupState:
